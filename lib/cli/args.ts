@@ -1,0 +1,47 @@
+import { parseArgs } from 'node:util';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+type OptionSpec = { type: 'string' | 'boolean'; short?: string };
+
+export function parseCommandArgs<O extends Record<string, OptionSpec>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export function numberOption(value: string | undefined, name: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < min) {
+    throw new UsageError(`--${name} must be a number ≥ ${min}, not "${value}"`);
+  }
+  return parsed;
+}
+
+export function integerOption(value: string | undefined, name: string, fallback: number, min = 0): number {
+  const parsed = numberOption(value, name, fallback, min);
+  if (!Number.isInteger(parsed)) throw new UsageError(`--${name} must be a whole number, not "${value}"`);
+  return parsed;
+}
+
+export function fractionOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = numberOption(value, name, 0);
+  if (parsed > 1) throw new UsageError(`--${name} is a share of events from 0 to 1, not ${value}`);
+  return parsed;
+}
+
+export function booleanText(value: string | undefined, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new UsageError(`--${name} must be true or false, not "${value}"`);
+}

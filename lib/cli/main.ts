@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from '../config';
+import { AZURITE_HELP, azuriteCommand } from './azuriteCommand';
+import { UsageError } from './args';
+import { SIMULATE_HELP, simulateCommand } from './simulateCommand';
+import { START_HELP, startCommand } from './startCommand';
+
+const COMMANDS = {
+  start: { help: START_HELP, run: startCommand, summary: 'run the local loop on the embedded defaults (npm start)' },
+  simulate: {
+    help: SIMULATE_HELP,
+    run: simulateCommand,
+    summary: 'replay orders as CDC events into Capture files (local Event Hubs + Capture emulator)',
+  },
+  azurite: { help: AZURITE_HELP, run: azuriteCommand, summary: 'run Azurite in the foreground for the local stack' },
+} as const;
+
+const USAGE = `orders-pipeline <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, command]) => `  ${name.padEnd(10)} ${command.summary}`)
+  .join('\n')}
+
+Run orders-pipeline <command> --help for a command's options. Settings come from the
+environment (see local.settings.sample.json); unset connection settings point at local Azurite.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name as keyof typeof COMMANDS];
+  if (!command) {
+    process.stderr.write(`orders-pipeline: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(command.help);
+    return 0;
+  }
+  const config = loadConfig(process.env, { local: true });
+  const controller = new AbortController();
+  const stop = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nStopping: flushing what was published (Ctrl+C again to quit at once)…\n');
+    controller.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  await command.run(args, config, controller.signal);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`orders-pipeline: ${error.message}\n`);
+      process.exitCode = 2;
+    } else if (error instanceof ConfigError) {
+      process.stderr.write(`orders-pipeline: ${error.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`orders-pipeline: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,160 @@
+import { CapturePathFormat, DEFAULT_CAPTURE_PATH_FORMAT } from './capture/capturePath';
+import { CAPTURE_CODECS, CaptureCodec } from './capture/schema';
+
+/**
+ * Every setting the app reads, parsed and validated here and nowhere else. In Azure they are app
+ * settings (set by infra/), locally `local.settings.json` or the environment. A setting without a
+ * default must be set; `localDefault` fills it only for the local stack (`npm start`, the CLI).
+ */
+interface Setting<T> {
+  description: string;
+  parse: (raw: string) => T;
+  default?: string;
+  localDefault?: string;
+  /** Further names read when the setting itself is unset (identity-based connections). */
+  alternatives?: string[];
+}
+
+class SettingError extends Error {}
+
+const text = (spec: Omit<Setting<string>, 'parse'>): Setting<string> => ({
+  ...spec,
+  parse: (raw) => {
+    if (raw.trim() === '') throw new SettingError('is empty');
+    return raw;
+  },
+});
+
+const integer = (spec: Omit<Setting<number>, 'parse'>, min: number, max: number): Setting<number> => ({
+  ...spec,
+  parse: (raw) => {
+    if (!/^\d+$/.test(raw.trim())) throw new SettingError(`must be a whole number, not "${raw}"`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new SettingError(`must be from ${min} to ${max}, not ${value}`);
+    return value;
+  },
+});
+
+/** A storage connection: a connection string, or a service URI reached with the app's identity. */
+export type StorageConnection = { connectionString: string } | { serviceUri: string };
+
+const connection = (spec: Omit<Setting<StorageConnection>, 'parse'>): Setting<StorageConnection> => ({
+  ...spec,
+  parse: (raw) => {
+    const value = raw.trim();
+    if (/^https?:\/\//i.test(value)) {
+      try {
+        return { serviceUri: new URL(value).toString().replace(/\/$/, '') };
+      } catch {
+        throw new SettingError(`is not a valid URI: "${raw}"`);
+      }
+    }
+    if (value === 'UseDevelopmentStorage=true' || /(^|;)(AccountName|BlobEndpoint)=/i.test(value)) {
+      return { connectionString: value };
+    }
+    throw new SettingError('must be a storage connection string or a service URI');
+  },
+});
+
+const flag = (spec: Omit<Setting<boolean>, 'parse'>): Setting<boolean> => ({
+  ...spec,
+  parse: (raw) => {
+    const value = raw.trim().toLowerCase();
+    if (value === 'true' || value === '1') return true;
+    if (value === 'false' || value === '0') return false;
+    throw new SettingError(`must be true or false, not "${raw}"`);
+  },
+});
+
+const oneOf = <T extends string>(spec: Omit<Setting<T>, 'parse'>, values: readonly T[]): Setting<T> => ({
+  ...spec,
+  parse: (raw) => {
+    if (!(values as readonly string[]).includes(raw)) throw new SettingError(`must be one of ${values.join(', ')}, not "${raw}"`);
+    return raw as T;
+  },
+});
+
+export const SETTINGS = {
+  AzureWebJobsStorage: connection({
+    description: 'Storage of the Functions host and the Durable Functions task hub.',
+    localDefault: 'UseDevelopmentStorage=true',
+    alternatives: ['AzureWebJobsStorage__blobServiceUri'],
+  }),
+  CaptureStorage: connection({
+    description: 'Storage account Event Hubs Capture writes to (in Azure: CaptureStorage__blobServiceUri, with identity).',
+    localDefault: 'UseDevelopmentStorage=true',
+    alternatives: ['CaptureStorage__blobServiceUri'],
+  }),
+  CAPTURE_CONTAINER: text({ description: 'Container Capture writes its Avro files to.', default: 'capture' }),
+  CAPTURE_PATH_FORMAT: {
+    description: "Capture's file name format (without .avro); every token must appear.",
+    default: DEFAULT_CAPTURE_PATH_FORMAT,
+    parse: (raw: string): CapturePathFormat => {
+      try {
+        return new CapturePathFormat(raw);
+      } catch (error) {
+        throw new SettingError((error as Error).message);
+      }
+    },
+  },
+  EVENTHUB_NAMESPACE: text({ description: 'Event Hubs namespace name (the first path token).', default: 'ordersns' }),
+  EVENTHUB_NAME: text({ description: 'Event hub carrying the order CDC events.', default: 'orders' }),
+  EVENTHUB_PARTITIONS: integer({ description: 'Partitions of the local (emulated) event hub.', default: '4' }, 1, 1024),
+  CAPTURE_WINDOW_SECONDS: integer(
+    { description: "Capture's time window, in seconds (Azure allows 60-900; the emulator 1 and up).", default: '60' },
+    1,
+    900,
+  ),
+  CAPTURE_SIZE_LIMIT_BYTES: integer(
+    { description: "Capture's size window in bytes (Azure allows 10-500 MB).", default: String(100 * 1024 * 1024) },
+    1024,
+    524_288_000,
+  ),
+  CAPTURE_SKIP_EMPTY_ARCHIVES: flag({
+    description: 'Whether Capture skips writing files for windows without events.',
+    default: 'true',
+  }),
+  CAPTURE_CODEC: oneOf<CaptureCodec>(
+    { description: 'Avro codec of the local Capture emulator (Azure Capture writes deflate).', default: 'deflate' },
+    CAPTURE_CODECS,
+  ),
+  LOCAL_DATA_DIR: text({ description: 'Folder for the local stack’s data (Azurite, DuckDB).', default: '.local' }),
+} satisfies Record<string, Setting<unknown>>;
+
+export type SettingName = keyof typeof SETTINGS;
+export type AppConfig = { [K in SettingName]: ReturnType<(typeof SETTINGS)[K]['parse']> };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { setting: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p.setting} ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Fill connection settings with the local stack's defaults (Azurite) where unset. */
+  local?: boolean;
+}
+
+/** Reads and validates every setting at once, reporting all problems, each by name. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, options: LoadConfigOptions = {}) {
+  const problems: { setting: string; message: string }[] = [];
+  const config: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const names = [name, ...(setting.alternatives ?? [])];
+    const given = names.find((n) => env[n] !== undefined);
+    const raw = given ? env[given] : (setting.default ?? (options.local ? setting.localDefault : undefined));
+    if (raw === undefined) {
+      problems.push({ setting: names.join(' or '), message: `is not set: ${setting.description}` });
+      continue;
+    }
+    try {
+      config[name] = setting.parse(raw);
+    } catch (error) {
+      if (!(error instanceof SettingError)) throw error;
+      problems.push({ setting: given ?? name, message: error.message });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config as AppConfig;
+}
