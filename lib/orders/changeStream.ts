@@ -92,7 +92,8 @@ export function* changeStream(
     after,
   });
 
-  while (counts.events < limit) {
+  // Held-back changes count toward the limit, so every lsn handed out is emitted.
+  while (counts.events + held.length < limit) {
     const dueIndex = held.findIndex((h) => h.due <= counts.events);
     if (dueIndex >= 0) {
       yield emit(held.splice(dueIndex, 1)[0].event);
@@ -148,10 +149,7 @@ export function* changeStream(
     yield emit(event);
   }
   // Whatever is still held back is late, not lost.
-  for (const { event } of held.splice(0)) {
-    if (counts.events >= limit) break;
-    yield emit(event);
-  }
+  for (const { event } of held.splice(0)) yield emit(event);
 }
 
 /** A later version of a line: mostly a new quantity or price, sometimes moved to another day, country or customer. */
