@@ -69,7 +69,8 @@ const flag = (spec: Omit<Setting<boolean>, 'parse'>): Setting<boolean> => ({
 const oneOf = <T extends string>(spec: Omit<Setting<T>, 'parse'>, values: readonly T[]): Setting<T> => ({
   ...spec,
   parse: (raw) => {
-    if (!(values as readonly string[]).includes(raw)) throw new SettingError(`must be one of ${values.join(', ')}, not "${raw}"`);
+    if (!(values as readonly string[]).includes(raw))
+      throw new SettingError(`must be one of ${values.join(', ')}, not "${raw}"`);
     return raw as T;
   },
 });
@@ -81,7 +82,8 @@ export const SETTINGS = {
     alternatives: ['AzureWebJobsStorage__blobServiceUri'],
   }),
   CaptureStorage: connection({
-    description: 'Storage account Event Hubs Capture writes to (in Azure: CaptureStorage__blobServiceUri, with identity).',
+    description:
+      'Storage account Event Hubs Capture writes to (in Azure: CaptureStorage__blobServiceUri, with identity).',
     localDefault: 'UseDevelopmentStorage=true',
     alternatives: ['CaptureStorage__blobServiceUri'],
   }),
@@ -97,16 +99,29 @@ export const SETTINGS = {
       }
     },
   },
-  EVENTHUB_NAMESPACE: text({ description: 'Event Hubs namespace name (the first path token).', default: 'ordersns' }),
+  EVENTHUB_NAMESPACE: text({
+    description: 'Event Hubs namespace name (the first path token).',
+    default: 'ordersns',
+  }),
   EVENTHUB_NAME: text({ description: 'Event hub carrying the order CDC events.', default: 'orders' }),
-  EVENTHUB_PARTITIONS: integer({ description: 'Partitions of the local (emulated) event hub.', default: '4' }, 1, 1024),
+  EVENTHUB_PARTITIONS: integer(
+    { description: 'Partitions of the local (emulated) event hub.', default: '4' },
+    1,
+    1024,
+  ),
   CAPTURE_WINDOW_SECONDS: integer(
-    { description: "Capture's time window, in seconds (Azure allows 60-900; the emulator 1 and up).", default: '60' },
+    {
+      description: "Capture's time window, in seconds (Azure allows 60-900; the emulator 1 and up).",
+      default: '60',
+    },
     1,
     900,
   ),
   CAPTURE_SIZE_LIMIT_BYTES: integer(
-    { description: "Capture's size window in bytes (Azure allows 10-500 MB).", default: String(100 * 1024 * 1024) },
+    {
+      description: "Capture's size window in bytes (Azure allows 10-500 MB).",
+      default: String(100 * 1024 * 1024),
+    },
     1024,
     524_288_000,
   ),
@@ -115,10 +130,16 @@ export const SETTINGS = {
     default: 'true',
   }),
   CAPTURE_CODEC: oneOf<CaptureCodec>(
-    { description: 'Avro codec of the local Capture emulator (Azure Capture writes deflate).', default: 'deflate' },
+    {
+      description: 'Avro codec of the local Capture emulator (Azure Capture writes deflate).',
+      default: 'deflate',
+    },
     CAPTURE_CODECS,
   ),
-  LOCAL_DATA_DIR: text({ description: 'Folder for the local stack’s data (Azurite, DuckDB).', default: '.local' }),
+  LOCAL_DATA_DIR: text({
+    description: 'Folder for the local stack’s data (Azurite, DuckDB).',
+    default: '.local',
+  }),
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -137,7 +158,10 @@ export interface LoadConfigOptions {
 }
 
 /** Reads and validates every setting at once, reporting all problems, each by name. */
-export function loadConfig(env: Record<string, string | undefined> = process.env, options: LoadConfigOptions = {}) {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  options: LoadConfigOptions = {},
+) {
   const problems: { setting: string; message: string }[] = [];
   const config: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {

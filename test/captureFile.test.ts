@@ -40,7 +40,9 @@ function sampleRecords(n: number): CaptureRecord[] {
 
 describe('Capture fixtures (real on-disk form)', () => {
   const expected = expectedCaptureRecords();
-  const files = [...new Set(expected.map((r) => r.file))].concat('ordersns/orders/2/2026/11/24/09/16/48.avro');
+  const files = [...new Set(expected.map((r) => r.file))].concat(
+    'ordersns/orders/2/2026/11/24/09/16/48.avro',
+  );
 
   it.each(files)('decodes %s exactly', async (file) => {
     const records = await collect(

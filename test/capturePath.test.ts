@@ -18,11 +18,15 @@ describe('CapturePathFormat', () => {
   });
 
   it('parses a path below a prefix', () => {
-    expect(new CapturePathFormat().parse('landing/ordersns/orders/12/2026/11/24/09/16/48.avro')).toEqual(name);
+    expect(new CapturePathFormat().parse('landing/ordersns/orders/12/2026/11/24/09/16/48.avro')).toEqual(
+      name,
+    );
   });
 
   it('builds and parses a custom layout with the tokens in another order', () => {
-    const format = new CapturePathFormat('{Year}-{Month}-{Day}/{Namespace}_{EventHub}/p{PartitionId}/{Hour}{Minute}{Second}');
+    const format = new CapturePathFormat(
+      '{Year}-{Month}-{Day}/{Namespace}_{EventHub}/p{PartitionId}/{Hour}{Minute}{Second}',
+    );
     const path = format.build(name);
     expect(path).toBe('2026-11-24/ordersns_orders/p12/091648.avro');
     expect(format.parse(path)).toEqual(name);
@@ -65,7 +69,11 @@ describe('EnqueuedTimeUtc', () => {
   );
 
   it('formats as Capture does and round-trips', () => {
-    for (const ms of [Date.UTC(2026, 10, 24, 9, 16, 48), Date.UTC(2026, 0, 1, 0, 0, 1), Date.UTC(2026, 5, 30, 12, 0, 0)]) {
+    for (const ms of [
+      Date.UTC(2026, 10, 24, 9, 16, 48),
+      Date.UTC(2026, 0, 1, 0, 0, 1),
+      Date.UTC(2026, 5, 30, 12, 0, 0),
+    ]) {
       const text = formatEnqueuedTimeUtc(new Date(ms));
       expect(parseEnqueuedTimeUtc(text).getTime()).toBe(ms);
     }

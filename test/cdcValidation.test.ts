@@ -67,11 +67,14 @@ describe('validateCdcBody', () => {
       expect(rule(result)).toBe('json');
       expect(result.ok || result.reason.length).toBeTruthy();
     });
-    it('passes UTF-8 bytes of an object', () => expect(rule(validateCdcBody(Buffer.from(body())))).toBe('ok'));
+    it('passes UTF-8 bytes of an object', () =>
+      expect(rule(validateCdcBody(Buffer.from(body())))).toBe('ok'));
   });
 
   describe('rule op', () => {
-    it.each(['x', 'C', '', null, 1])('fails op %p', (op) => expect(rule(validateCdcBody(body({ op })))).toBe('op'));
+    it.each(['x', 'C', '', null, 1])('fails op %p', (op) =>
+      expect(rule(validateCdcBody(body({ op })))).toBe('op'),
+    );
     it('fails a missing op', () => expect(rule(validateCdcBody('{"source":{"lsn":1}}'))).toBe('op'));
     it.each(['c', 'u', 'r'])('passes op %s', (op) => expect(rule(validateCdcBody(body({ op })))).toBe('ok'));
   });
@@ -81,7 +84,8 @@ describe('validateCdcBody', () => {
     it.each(['-1', '1.5', '"5"', 'null', '9223372036854775808', '1e19'])('fails lsn %s', (text) =>
       expect(rule(validateCdcBody(lsnText(text)))).toBe('lsn'),
     );
-    it('fails a missing source', () => expect(rule(validateCdcBody(body({ source: undefined })))).toBe('lsn'));
+    it('fails a missing source', () =>
+      expect(rule(validateCdcBody(body({ source: undefined })))).toBe('lsn'));
     it.each([
       ['0', 0n],
       ['9223372036854775807', 9223372036854775807n],
@@ -102,7 +106,8 @@ describe('validateCdcBody', () => {
       ['an empty ProductNo', { ProductNo: '' }],
     ])('fails %s', (_, after) => expect(rule(validateCdcBody(body({}, after)))).toBe('key'));
     it('fails c without after', () => expect(rule(validateCdcBody(body({ after: null })))).toBe('key'));
-    it('fails d without before', () => expect(rule(validateCdcBody(body({ op: 'd', after: null })))).toBe('key'));
+    it('fails d without before', () =>
+      expect(rule(validateCdcBody(body({ op: 'd', after: null })))).toBe('key'));
     it('takes the key of d from before, needing nothing else', () => {
       const result = validateCdcBody(
         body({ op: 'd', before: { TransactionNo: 'C581484', ProductNo: '23843' }, after: null }),
@@ -132,7 +137,8 @@ describe('validateCdcBody', () => {
     it.each(['-0.01', '"21.47"', 'null', '100000000', '99999999.995', '1e8'])('fails Price %s', (text) =>
       expect(rule(validateCdcBody(priceText(text)))).toBe('price'),
     );
-    it('fails a missing Price', () => expect(rule(validateCdcBody(body({}, { Price: undefined })))).toBe('price'));
+    it('fails a missing Price', () =>
+      expect(rule(validateCdcBody(body({}, { Price: undefined })))).toBe('price'));
     it.each([
       ['0', 0n],
       ['21.475', 2148n],
@@ -165,10 +171,17 @@ describe('validateCdcBody', () => {
   });
 
   describe('rule date', () => {
-    it.each(['2019-02-30', '2019-13-01', '12/32/2019', '2/29/2019', '2019-2-3', '20191209', '', null, 20191209])(
-      'fails Date %p',
-      (date) => expect(rule(validateCdcBody(body({}, { Date: date })))).toBe('date'),
-    );
+    it.each([
+      '2019-02-30',
+      '2019-13-01',
+      '12/32/2019',
+      '2/29/2019',
+      '2019-2-3',
+      '20191209',
+      '',
+      null,
+      20191209,
+    ])('fails Date %p', (date) => expect(rule(validateCdcBody(body({}, { Date: date })))).toBe('date'));
     it.each([
       ['2019-12-09', '2019-12-09'],
       ['12/9/2019', '2019-12-09'],

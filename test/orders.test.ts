@@ -143,7 +143,13 @@ describe('changeStream', () => {
   it('emits snapshot reads first and ends with the lines when no count is given', () => {
     const few = lines(5, 300);
     const counts = emptyChangeStreamCounts();
-    const events = [...changeStream(few, { snapshotLines: 100, mix: { updates: 0, deletes: 0, duplicates: 0, late: 0 } }, counts)];
+    const events = [
+      ...changeStream(
+        few,
+        { snapshotLines: 100, mix: { updates: 0, deletes: 0, duplicates: 0, late: 0 } },
+        counts,
+      ),
+    ];
     expect(events).toHaveLength(few.length);
     expect(events.slice(0, 100).every((e) => e.op === 'r')).toBe(true);
     expect(events.slice(100).every((e) => e.op === 'c')).toBe(true);
@@ -169,7 +175,11 @@ describe('readOrderCsvTransactions', () => {
         '536365,12/1/2018,85123A,Cream Hanging Heart T-Light Holder,14.61,6,NA,United Kingdom\n',
     );
     const transactions = await readOrderCsvTransactions(file);
-    expect(transactions.map((t) => t.map((l) => l.ProductNo))).toEqual([['22485', '22596'], ['23843'], ['85123A']]);
+    expect(transactions.map((t) => t.map((l) => l.ProductNo))).toEqual([
+      ['22485', '22596'],
+      ['23843'],
+      ['85123A'],
+    ]);
     expect(transactions[0][1].ProductName).toBe('Christmas Star Wish List "Chalkboard"');
     expect(transactions[1][0]).toEqual({
       TransactionNo: 'C581484',
@@ -185,10 +195,22 @@ describe('readOrderCsvTransactions', () => {
   });
 
   it.each([
-    ['a row with too few fields', 'TransactionNo,Date,ProductNo,ProductName,Price,Quantity,CustomerNo,Country\n1,2\n', /:2: 2 fields/],
-    ['a bad price', 'TransactionNo,Date,ProductNo,ProductName,Price,Quantity,CustomerNo,Country\n1,12/9/2019,A,B,x,1,2,UK\n', /:2: Price "x"/],
+    [
+      'a row with too few fields',
+      'TransactionNo,Date,ProductNo,ProductName,Price,Quantity,CustomerNo,Country\n1,2\n',
+      /:2: 2 fields/,
+    ],
+    [
+      'a bad price',
+      'TransactionNo,Date,ProductNo,ProductName,Price,Quantity,CustomerNo,Country\n1,12/9/2019,A,B,x,1,2,UK\n',
+      /:2: Price "x"/,
+    ],
     ['a missing column', 'TransactionNo,Date,ProductNo\n', /:1: header lacks column\(s\) ProductName/],
-    ['an open quote', 'TransactionNo,Date,ProductNo,ProductName,Price,Quantity,CustomerNo,Country\n1,"2\n', /ends inside a quoted field/],
+    [
+      'an open quote',
+      'TransactionNo,Date,ProductNo,ProductName,Price,Quantity,CustomerNo,Country\n1,"2\n',
+      /ends inside a quoted field/,
+    ],
   ])('names the line of %s', async (_, text, message) => {
     const file = write('bad.csv', text);
     await expect(readOrderCsvTransactions(file)).rejects.toThrow(OrderCsvError);

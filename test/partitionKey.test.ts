@@ -14,9 +14,13 @@ const sdk = require(
 describe('partitionForKey', () => {
   it('maps keys exactly as the Event Hubs SDK does', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), fc.integer({ min: 1, max: 64 }), (key, count) => {
-        expect(partitionForKey(key, count)).toBe(sdk.mapPartitionKeyToId(key, count));
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 40 }),
+        fc.integer({ min: 1, max: 64 }),
+        (key, count) => {
+          expect(partitionForKey(key, count)).toBe(sdk.mapPartitionKeyToId(key, count));
+        },
+      ),
       { numRuns: 2000 },
     );
   });

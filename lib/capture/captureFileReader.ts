@@ -99,7 +99,12 @@ export function readCaptureBlocks(
 // Files of one hub share one schema: build each decoding type and resolver once.
 const decoders = new Map<string, { type: avro.Type; resolver?: ReturnType<avro.Type['createResolver']> }>();
 
-function decoderFor(writerSchemaText: string, readerSchema: object | undefined, file: string, offset: number) {
+function decoderFor(
+  writerSchemaText: string,
+  readerSchema: object | undefined,
+  file: string,
+  offset: number,
+) {
   const cacheKey = `${readerSchema ? 'lean' : 'full'}\u0000${writerSchemaText}`;
   let entry = decoders.get(cacheKey);
   if (!entry) {
@@ -110,9 +115,15 @@ function decoderFor(writerSchemaText: string, readerSchema: object | undefined, 
       const reader = readerSchema && captureType(readerSchema);
       entry = reader ? { type: reader, resolver: reader.createResolver(writer) } : { type: writer };
     } catch (error) {
-      throw new CaptureFileError('unsupported', file, offset, `header schema is not a Capture EventData schema`, {
-        cause: error,
-      });
+      throw new CaptureFileError(
+        'unsupported',
+        file,
+        offset,
+        `header schema is not a Capture EventData schema`,
+        {
+          cause: error,
+        },
+      );
     }
     decoders.set(cacheKey, entry);
   }
@@ -127,7 +138,8 @@ async function* readBlocks<R>(
   const input = new ByteReader(source[Symbol.asyncIterator](), file);
   try {
     const magic = await input.bytes(4, 'the Avro magic number');
-    if (!magic.equals(AVRO_MAGIC)) throw input.error('corrupt', 0, 'not an Avro object container file (bad magic)');
+    if (!magic.equals(AVRO_MAGIC))
+      throw input.error('corrupt', 0, 'not an Avro object container file (bad magic)');
 
     const metadata = await readMetadata(input);
     const codec = metadata.get('avro.codec')?.toString() ?? 'null';
@@ -150,14 +162,20 @@ async function* readBlocks<R>(
       }
       const data = await input.bytes(size, `a block of ${size} bytes`);
       const marker = await input.bytes(16, 'the sync marker after a block');
-      if (!marker.equals(sync)) throw input.error('corrupt', input.offset - 16, 'sync marker does not match the header');
+      if (!marker.equals(sync))
+        throw input.error('corrupt', input.offset - 16, 'sync marker does not match the header');
 
       let raw = data;
       if (codec === 'deflate') {
         try {
           raw = await inflateRaw(data);
         } catch (error) {
-          throw input.error('corrupt', blockOffset, `deflate block does not inflate: ${(error as Error).message}`, error);
+          throw input.error(
+            'corrupt',
+            blockOffset,
+            `deflate block does not inflate: ${(error as Error).message}`,
+            error,
+          );
         }
       }
       const records: R[] = new Array(count);
@@ -169,12 +187,17 @@ async function* readBlocks<R>(
         } catch (error) {
           throw input.error('corrupt', blockOffset, `record ${i} of the block does not decode`, error);
         }
-        if (decoded.offset < 0) throw input.error('corrupt', blockOffset, `record ${i} of ${count} runs past the block`);
+        if (decoded.offset < 0)
+          throw input.error('corrupt', blockOffset, `record ${i} of ${count} runs past the block`);
         records[i] = decoding.convert(decoded.value as Record<string, unknown>);
         pos = decoded.offset;
       }
       if (pos !== raw.length) {
-        throw input.error('corrupt', blockOffset, `${raw.length - pos} bytes left after the block's ${count} records`);
+        throw input.error(
+          'corrupt',
+          blockOffset,
+          `${raw.length - pos} bytes left after the block's ${count} records`,
+        );
       }
       yield { offset: blockOffset, records };
     }
@@ -239,7 +262,11 @@ class ByteReader {
 
   async bytes(n: number, what: string): Promise<Buffer> {
     if (!(await this.fill(n))) {
-      throw this.error('truncated', this.offset, `file ends after ${this.offset + this.buffered} bytes, inside ${what}`);
+      throw this.error(
+        'truncated',
+        this.offset,
+        `file ends after ${this.offset + this.buffered} bytes, inside ${what}`,
+      );
     }
     let result: Buffer;
     const first = this.chunks[0];

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import avro from 'avsc';
-import { CAPTURE_SCHEMA, CaptureCodec, CaptureRecord, captureType, mapValues, wrapPropertyValue } from './schema';
+import {
+  CAPTURE_SCHEMA,
+  CaptureCodec,
+  CaptureRecord,
+  captureType,
+  mapValues,
+  wrapPropertyValue,
+} from './schema';
 
 const deflateRaw = promisify(zlib.deflateRaw);
 const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1: Avro object container file

@@ -7,7 +7,17 @@
 export const DEFAULT_CAPTURE_PATH_FORMAT =
   '{Namespace}/{EventHub}/{PartitionId}/{Year}/{Month}/{Day}/{Hour}/{Minute}/{Second}';
 
-const TOKENS = ['Namespace', 'EventHub', 'PartitionId', 'Year', 'Month', 'Day', 'Hour', 'Minute', 'Second'] as const;
+const TOKENS = [
+  'Namespace',
+  'EventHub',
+  'PartitionId',
+  'Year',
+  'Month',
+  'Day',
+  'Hour',
+  'Minute',
+  'Second',
+] as const;
 type Token = (typeof TOKENS)[number];
 
 const TOKEN_PATTERN: Record<Token, string> = {
@@ -47,12 +57,14 @@ export class CapturePathFormat {
   constructor(readonly format: string = DEFAULT_CAPTURE_PATH_FORMAT) {
     const found = [...format.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
     const unknown = found.filter((name) => !(TOKENS as readonly string[]).includes(name));
-    if (unknown.length > 0) throw new CapturePathError(`unknown token {${unknown[0]}} in capture path format`, format);
+    if (unknown.length > 0)
+      throw new CapturePathError(`unknown token {${unknown[0]}} in capture path format`, format);
     const missing = TOKENS.filter((token) => !found.includes(token));
     if (missing.length > 0) {
       throw new CapturePathError(`capture path format lacks {${missing.join('}, {')}}`, format);
     }
-    if (new Set(found).size !== found.length) throw new CapturePathError('capture path format repeats a token', format);
+    if (new Set(found).size !== found.length)
+      throw new CapturePathError('capture path format repeats a token', format);
     this.order = found as Token[];
     const source = format
       .split(/(\{\w+\})/)
@@ -83,11 +95,12 @@ export class CapturePathFormat {
 
   parse(path: string): CaptureFileName {
     const match = this.pattern.exec(path);
-    if (!match) throw new CapturePathError(`"${path}" does not follow the capture path format ${this.format}`, path);
+    if (!match)
+      throw new CapturePathError(`"${path}" does not follow the capture path format ${this.format}`, path);
     const value = (token: Token): string => match[this.order.indexOf(token) + 1];
-    const [year, month, day, hour, minute, second] = (['Year', 'Month', 'Day', 'Hour', 'Minute', 'Second'] as const).map(
-      (token) => Number(value(token)),
-    );
+    const [year, month, day, hour, minute, second] = (
+      ['Year', 'Month', 'Day', 'Hour', 'Minute', 'Second'] as const
+    ).map((token) => Number(value(token)));
     const windowStart = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
     if (
       windowStart.getUTCMonth() !== month - 1 ||
@@ -98,7 +111,12 @@ export class CapturePathFormat {
     ) {
       throw new CapturePathError(`"${path}" names no real time`, path);
     }
-    return { namespace: value('Namespace'), eventHub: value('EventHub'), partitionId: value('PartitionId'), windowStart };
+    return {
+      namespace: value('Namespace'),
+      eventHub: value('EventHub'),
+      partitionId: value('PartitionId'),
+      windowStart,
+    };
   }
 
   matches(path: string): boolean {

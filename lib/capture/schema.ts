@@ -24,7 +24,9 @@ export const CAPTURE_SCHEMA = {
 /** Reader schema without the two maps: avsc resolves and skips them, which decodes far faster. */
 export const CAPTURE_SCHEMA_WITHOUT_PROPERTIES = {
   ...CAPTURE_SCHEMA,
-  fields: CAPTURE_SCHEMA.fields.filter((field) => field.name !== 'SystemProperties' && field.name !== 'Properties'),
+  fields: CAPTURE_SCHEMA.fields.filter(
+    (field) => field.name !== 'SystemProperties' && field.name !== 'Properties',
+  ),
 };
 
 export type CaptureCodec = 'null' | 'deflate';

@@ -11,7 +11,9 @@ export class JsonNumber {
 export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | { [key: string]: JsonValue };
 
 export function isJsonObject(value: JsonValue | undefined): value is { [key: string]: JsonValue } {
-  return typeof value === 'object' && value !== null && !(value instanceof JsonNumber) && !Array.isArray(value);
+  return (
+    typeof value === 'object' && value !== null && !(value instanceof JsonNumber) && !Array.isArray(value)
+  );
 }
 
 export class JsonSyntaxError extends Error {

@@ -52,12 +52,18 @@ export function validateCdcBody(body: Uint8Array | string | null | undefined): V
   const image = op === 'd' ? envelope.before : envelope.after;
   const imageName = op === 'd' ? 'before' : 'after';
   if (!isJsonObject(image)) {
-    return failure('key', `${imageName} is ${describe(image)}; op '${op}' needs it as an object with the key`);
+    return failure(
+      'key',
+      `${imageName} is ${describe(image)}; op '${op}' needs it as an object with the key`,
+    );
   }
   const transactionNo = image.TransactionNo;
   const productNo = image.ProductNo;
   if (typeof transactionNo !== 'string' || transactionNo === '') {
-    return failure('key', `${imageName}.TransactionNo is ${describe(transactionNo)}; expected a non-empty string`);
+    return failure(
+      'key',
+      `${imageName}.TransactionNo is ${describe(transactionNo)}; expected a non-empty string`,
+    );
   }
   if (typeof productNo !== 'string' || productNo === '') {
     return failure('key', `${imageName}.ProductNo is ${describe(productNo)}; expected a non-empty string`);
@@ -91,7 +97,10 @@ export function validateCdcBody(body: Uint8Array | string | null | undefined): V
     return failure('price', `after.Price is ${describe(price)}; expected a number from 0 to below 100000000`);
   }
   if (priceCents >= MAX_PRICE_CENTS) {
-    return failure('price', `after.Price ${describe(price)} rounds to ${formatCents(priceCents)}, not below 100000000`);
+    return failure(
+      'price',
+      `after.Price ${describe(price)} rounds to ${formatCents(priceCents)}, not below 100000000`,
+    );
   }
 
   const quantityValue = image.Quantity;
@@ -106,7 +115,10 @@ export function validateCdcBody(body: Uint8Array | string | null | undefined): V
   const dateValue = image.Date;
   const orderDate = typeof dateValue === 'string' ? parseOrderDate(dateValue) : undefined;
   if (orderDate === undefined) {
-    return failure('date', `after.Date is ${describe(dateValue)}; expected a real date as YYYY-MM-DD or M/D/YYYY`);
+    return failure(
+      'date',
+      `after.Date is ${describe(dateValue)}; expected a real date as YYYY-MM-DD or M/D/YYYY`,
+    );
   }
 
   return {
@@ -148,7 +160,9 @@ function textOf(value: JsonValue | undefined): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value === 'string') return value;
   if (value instanceof JsonNumber) return value.text;
-  return JSON.stringify(value, (_key, inner: unknown) => (inner instanceof JsonNumber ? Number(inner.text) : inner));
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner instanceof JsonNumber ? Number(inner.text) : inner,
+  );
 }
 
 /** A short description of a JSON value for a reason message. */

@@ -6,13 +6,21 @@ import { SIMULATE_HELP, simulateCommand } from './simulateCommand';
 import { START_HELP, startCommand } from './startCommand';
 
 const COMMANDS = {
-  start: { help: START_HELP, run: startCommand, summary: 'run the local loop on the embedded defaults (npm start)' },
+  start: {
+    help: START_HELP,
+    run: startCommand,
+    summary: 'run the local loop on the embedded defaults (npm start)',
+  },
   simulate: {
     help: SIMULATE_HELP,
     run: simulateCommand,
     summary: 'replay orders as CDC events into Capture files (local Event Hubs + Capture emulator)',
   },
-  azurite: { help: AZURITE_HELP, run: azuriteCommand, summary: 'run Azurite in the foreground for the local stack' },
+  azurite: {
+    help: AZURITE_HELP,
+    run: azuriteCommand,
+    summary: 'run Azurite in the foreground for the local stack',
+  },
 } as const;
 
 const USAGE = `orders-pipeline <command> [options]

@@ -24,7 +24,9 @@ export class ProgressBar {
       const decile = Math.floor(fraction * 10);
       if (decile === this.lastDecile) return;
       this.lastDecile = decile;
-      process.stderr.write(`${this.label}: ${(fraction * 100).toFixed(0)}% ${done}/${this.total} ${detail}\n`);
+      process.stderr.write(
+        `${this.label}: ${(fraction * 100).toFixed(0)}% ${done}/${this.total} ${detail}\n`,
+      );
     }
   }
 

@@ -71,10 +71,12 @@ export async function simulateCommand(
   const { values, positionals } = parseCommandArgs(args, OPTIONS);
   if (positionals.length > 0) throw new UsageError(`simulate takes no arguments, got "${positionals[0]}"`);
   const codec = values.codec ?? config.CAPTURE_CODEC;
-  if (codec !== 'deflate' && codec !== 'null') throw new UsageError(`--codec must be deflate or null, not "${codec}"`);
+  if (codec !== 'deflate' && codec !== 'null')
+    throw new UsageError(`--codec must be deflate or null, not "${codec}"`);
   const seed = integerOption(values.seed, 'seed', 1);
   const events = integerOption(values.events, 'events', defaults.events ?? 10_000, 1);
-  const rate = values.rate === undefined || values.rate === 'max' ? Infinity : numberOption(values.rate, 'rate', 0, 1);
+  const rate =
+    values.rate === undefined || values.rate === 'max' ? Infinity : numberOption(values.rate, 'rate', 0, 1);
   const source: OrderSource =
     values.source === undefined || values.source === 'synthetic'
       ? { kind: 'synthetic', seed }
@@ -90,7 +92,8 @@ export async function simulateCommand(
       partitionCount: integerOption(values.partitions, 'partitions', config.EVENTHUB_PARTITIONS, 1),
       windowSeconds: integerOption(values.window, 'window', config.CAPTURE_WINDOW_SECONDS, 1),
       sizeLimitBytes: Math.round(
-        numberOption(values['size-limit'], 'size-limit', config.CAPTURE_SIZE_LIMIT_BYTES / 1048576, 0.001) * 1048576,
+        numberOption(values['size-limit'], 'size-limit', config.CAPTURE_SIZE_LIMIT_BYTES / 1048576, 0.001) *
+          1048576,
       ),
       skipEmptyArchives: booleanText(values['skip-empty'], 'skip-empty', config.CAPTURE_SKIP_EMPTY_ARCHIVES),
       codec,

@@ -24,7 +24,10 @@ export async function startCommand(args: string[], config: AppConfig, signal: Ab
   process.stderr.write(`start: Azurite on 127.0.0.1:10000-10002, data in ${location}\n`);
   const azurite = await startAzurite({ ...DEV_PORTS, location, signal });
   try {
-    const store = captureStoreForConnection({ connectionString: azurite.connectionString }, config.CAPTURE_CONTAINER);
+    const store = captureStoreForConnection(
+      { connectionString: azurite.connectionString },
+      config.CAPTURE_CONTAINER,
+    );
     await simulateCommand(args, config, signal, { events: 20_000, store });
   } finally {
     await azurite.stop();

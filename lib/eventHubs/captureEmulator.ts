@@ -113,7 +113,9 @@ export class EventHubEmulator {
       throw new RangeError(`partition count must be a positive integer, not ${settings.partitionCount}`);
     }
     if (!Number.isInteger(settings.windowSeconds) || settings.windowSeconds < 1) {
-      throw new RangeError(`capture window must be a whole number of seconds ≥ 1, not ${settings.windowSeconds}`);
+      throw new RangeError(
+        `capture window must be a whole number of seconds ≥ 1, not ${settings.windowSeconds}`,
+      );
     }
     this.clock = options.clock ?? Date.now;
     this.blockBytes = options.blockBytes ?? 256 * 1024;
@@ -154,7 +156,10 @@ export class EventHubEmulator {
         newest.set(name.partitionId, { path: file.path, windowStartMs: name.windowStart.getTime() });
       }
     }
-    const resumeFrom = new Map<string, { nextSequenceNumber: number; nextOffset: number; lastWindowStartMs: number }>();
+    const resumeFrom = new Map<
+      string,
+      { nextSequenceNumber: number; nextOffset: number; lastWindowStartMs: number }
+    >();
     for (const [partitionId, file] of newest) {
       let next = { nextSequenceNumber: 0, nextOffset: 0, lastWindowStartMs: file.windowStartMs };
       for await (const record of readCaptureRecords(store.read(file.path), { file: file.path })) {

@@ -27,12 +27,24 @@ function hashLittle2(data: Buffer): { b: number; c: number } {
     b = (b + data.readUInt32LE(i + 4)) | 0;
     c = (c + data.readUInt32LE(i + 8)) | 0;
     // mix(a, b, c)
-    a = (a - c) | 0; a ^= rot(c, 4); c = (c + b) | 0; // prettier-ignore
-    b = (b - a) | 0; b ^= rot(a, 6); a = (a + c) | 0; // prettier-ignore
-    c = (c - b) | 0; c ^= rot(b, 8); b = (b + a) | 0; // prettier-ignore
-    a = (a - c) | 0; a ^= rot(c, 16); c = (c + b) | 0; // prettier-ignore
-    b = (b - a) | 0; b ^= rot(a, 19); a = (a + c) | 0; // prettier-ignore
-    c = (c - b) | 0; c ^= rot(b, 4); b = (b + a) | 0; // prettier-ignore
+    a = (a - c) | 0;
+    a ^= rot(c, 4);
+    c = (c + b) | 0;
+    b = (b - a) | 0;
+    b ^= rot(a, 6);
+    a = (a + c) | 0;
+    c = (c - b) | 0;
+    c ^= rot(b, 8);
+    b = (b + a) | 0;
+    a = (a - c) | 0;
+    a ^= rot(c, 16);
+    c = (c + b) | 0;
+    b = (b - a) | 0;
+    b ^= rot(a, 19);
+    a = (a + c) | 0;
+    c = (c - b) | 0;
+    c ^= rot(b, 4);
+    b = (b + a) | 0;
     i += 12;
     remaining -= 12;
   }
@@ -45,12 +57,19 @@ function hashLittle2(data: Buffer): { b: number; c: number } {
   b = (b + tail.readUInt32LE(4)) | 0;
   c = (c + tail.readUInt32LE(8)) | 0;
   // final(a, b, c)
-  c ^= b; c = (c - rot(b, 14)) | 0; // prettier-ignore
-  a ^= c; a = (a - rot(c, 11)) | 0; // prettier-ignore
-  b ^= a; b = (b - rot(a, 25)) | 0; // prettier-ignore
-  c ^= b; c = (c - rot(b, 16)) | 0; // prettier-ignore
-  a ^= c; a = (a - rot(c, 4)) | 0; // prettier-ignore
-  b ^= a; b = (b - rot(a, 14)) | 0; // prettier-ignore
-  c ^= b; c = (c - rot(b, 24)) | 0; // prettier-ignore
+  c ^= b;
+  c = (c - rot(b, 14)) | 0;
+  a ^= c;
+  a = (a - rot(c, 11)) | 0;
+  b ^= a;
+  b = (b - rot(a, 25)) | 0;
+  c ^= b;
+  c = (c - rot(b, 16)) | 0;
+  a ^= c;
+  a = (a - rot(c, 4)) | 0;
+  b ^= a;
+  b = (b - rot(a, 14)) | 0;
+  c ^= b;
+  c = (c - rot(b, 24)) | 0;
   return { b: b >>> 0, c: c >>> 0 };
 }

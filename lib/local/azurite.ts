@@ -38,9 +38,18 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   );
   const args = [
     require.resolve('azurite/dist/src/azurite.js'),
-    '--blobHost', HOST, '--blobPort', String(blobPort), // prettier-ignore
-    '--queueHost', HOST, '--queuePort', String(queuePort), // prettier-ignore
-    '--tableHost', HOST, '--tablePort', String(tablePort), // prettier-ignore
+    '--blobHost',
+    HOST,
+    '--blobPort',
+    String(blobPort), // prettier-ignore
+    '--queueHost',
+    HOST,
+    '--queuePort',
+    String(queuePort), // prettier-ignore
+    '--tableHost',
+    HOST,
+    '--tablePort',
+    String(tablePort), // prettier-ignore
     '--skipApiVersionCheck',
     '--disableTelemetry',
     '--silent',
@@ -98,7 +107,9 @@ async function waitForPorts(
       }
       if (await canConnect(port)) break;
       if (Date.now() > deadline) {
-        throw new AzuriteStartError(`Azurite did not listen on ${HOST}:${port} within 30 s: ${output().trim()}`);
+        throw new AzuriteStartError(
+          `Azurite did not listen on ${HOST}:${port} within 30 s: ${output().trim()}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

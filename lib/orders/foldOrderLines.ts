@@ -21,7 +21,10 @@ export function emptyFoldCounts(): FoldCounts {
  * (Quantity summed, the first row's Price and other columns kept). Rows come grouped by transaction,
  * so memory is one transaction; `counts` is updated as lines are yielded.
  */
-export function* foldOrderLines(transactions: Iterable<OrderLine[]>, counts: FoldCounts): Generator<OrderLine> {
+export function* foldOrderLines(
+  transactions: Iterable<OrderLine[]>,
+  counts: FoldCounts,
+): Generator<OrderLine> {
   for (const rows of transactions) {
     const seenRows = new Set<string>();
     const byKey = new Map<string, OrderLine>();

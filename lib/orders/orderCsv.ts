@@ -98,7 +98,8 @@ export async function readOrderCsvTransactions(file: string): Promise<OrderLine[
     if (!header) {
       header = fields.map((f) => f.replace(/^\uFEFF/, '').trim());
       const missing = ORDER_CSV_COLUMNS.filter((c) => !header!.includes(c));
-      if (missing.length > 0) throw new OrderCsvError(file, line, `header lacks column(s) ${missing.join(', ')}`);
+      if (missing.length > 0)
+        throw new OrderCsvError(file, line, `header lacks column(s) ${missing.join(', ')}`);
       continue;
     }
     if (fields.length !== header.length) {
@@ -110,7 +111,8 @@ export async function readOrderCsvTransactions(file: string): Promise<OrderLine[
     if (row.Price.trim() === '' || !Number.isFinite(price)) {
       throw new OrderCsvError(file, line, `Price "${row.Price}" is not a number`);
     }
-    if (!Number.isInteger(quantity)) throw new OrderCsvError(file, line, `Quantity "${row.Quantity}" is not an integer`);
+    if (!Number.isInteger(quantity))
+      throw new OrderCsvError(file, line, `Quantity "${row.Quantity}" is not an integer`);
     const customerNo = row.CustomerNo.trim();
     const orderLine: OrderLine = {
       TransactionNo: row.TransactionNo,

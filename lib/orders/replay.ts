@@ -36,7 +36,10 @@ export interface ReplaySummary {
 const BATCH = 500;
 
 /** Replays orders as CDC events through an emulated event hub, then flushes its Capture files. */
-export async function replayOrders(emulator: EventHubEmulator, options: ReplayOptions): Promise<ReplaySummary> {
+export async function replayOrders(
+  emulator: EventHubEmulator,
+  options: ReplayOptions,
+): Promise<ReplaySummary> {
   const lines = emptyFoldCounts();
   const changes = emptyChangeStreamCounts();
   const transactions =
@@ -49,12 +52,20 @@ export async function replayOrders(emulator: EventHubEmulator, options: ReplayOp
         });
   const stream = changeStream(
     foldOrderLines(transactions, lines),
-    { seed: options.seed, events: options.events, mix: options.mix, firstLsn: options.firstLsn, startTimeMs: Date.now() },
+    {
+      seed: options.seed,
+      events: options.events,
+      mix: options.mix,
+      firstLsn: options.firstLsn,
+      startTimeMs: Date.now(),
+    },
     changes,
   );
 
   const started = performance.now();
-  const batchSize = Number.isFinite(options.rate) ? Math.max(1, Math.min(BATCH, Math.floor(options.rate / 20))) : BATCH;
+  const batchSize = Number.isFinite(options.rate)
+    ? Math.max(1, Math.min(BATCH, Math.floor(options.rate / 20)))
+    : BATCH;
   let sent = 0;
   let interrupted = false;
   let batch: CdcEvent[] = [];
@@ -103,4 +114,3 @@ export async function replayOrders(emulator: EventHubEmulator, options: ReplayOp
 export function keyOf(event: CdcEvent): string {
   return (event.after ?? event.before)!.TransactionNo;
 }
-

@@ -5,6 +5,7 @@ import { SeededRandom, cumulativeWeights } from './random';
  * Countries of the Kaggle "An Online Shop Business" dataset with roughly its share of rows
  * (the United Kingdom about nine in ten).
  */
+// prettier-ignore
 const COUNTRIES: readonly [string, number][] = [
   ['United Kingdom', 9100], ['Germany', 170], ['France', 160], ['EIRE', 150], ['Netherlands', 45],
   ['Spain', 48], ['Belgium', 38], ['Switzerland', 38], ['Portugal', 28], ['Australia', 24],
@@ -13,15 +14,17 @@ const COUNTRIES: readonly [string, number][] = [
   ['Israel', 5], ['Iceland', 4], ['Singapore', 4], ['USA', 4], ['Hong Kong', 3], ['Canada', 3],
   ['Greece', 3], ['Malta', 2], ['United Arab Emirates', 2], ['European Community', 1], ['RSA', 1],
   ['Lebanon', 1], ['Lithuania', 1], ['Brazil', 1], ['Czech Republic', 1], ['Bahrain', 1], ['Saudi Arabia', 1],
-]; // prettier-ignore
+];
 
+// prettier-ignore
 const ADJECTIVES = ['Set Of 3', 'Vintage', 'Pack Of 12', 'Regency', 'Jumbo', 'Retrospot', 'Woodland', 'Spaceboy',
   'Red', 'White', 'Pink', 'Blue', 'Heart', 'Paisley', 'Hanging', 'Glass', 'Wooden', 'Ceramic', 'Small', 'Large',
-  'Party', 'Christmas', 'Garden', 'Polkadot', 'Antique', 'Enamel', 'Zinc', 'Lunch', 'Paper', 'Set Of 2'] as const; // prettier-ignore
+  'Party', 'Christmas', 'Garden', 'Polkadot', 'Antique', 'Enamel', 'Zinc', 'Lunch', 'Paper', 'Set Of 2'] as const;
+// prettier-ignore
 const NOUNS = ['Cake Cases', 'Tea Light Holder', 'Bag', 'Lantern', 'Bunting', 'Alarm Clock', 'Mug', 'Doormat',
   'Teacup And Saucer', 'Storage Jar', 'Market Crates', 'Skull Wrap', 'Photo Frame', 'Cushion Cover', 'Tin',
   'Lunch Box', 'Chalkboard', 'Jewellery Box', 'Water Bottle', 'Napkins', 'Coasters', 'Sign', 'Bowl',
-  'Candle', 'Notebook', 'Heart Decoration', 'Pencils', 'Bell', 'Garland', 'Tray'] as const; // prettier-ignore
+  'Candle', 'Notebook', 'Heart Decoration', 'Pencils', 'Bell', 'Garland', 'Tray'] as const;
 
 export interface SyntheticOrdersOptions {
   seed?: number;

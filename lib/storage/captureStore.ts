@@ -1,7 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DefaultAzureCredential, TokenCredential } from '@azure/identity';
-import { BlobServiceClient, BlockBlobClient, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import {
+  BlobServiceClient,
+  BlockBlobClient,
+  ContainerClient,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
 import type { StorageConnection } from '../config';
 import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, isDevStorageUrl } from './devStorage';
 import { Location, formatLocation } from './location';
@@ -48,7 +53,10 @@ export function openCaptureStore(location: Location, options: CaptureStoreOption
   const containerUrl = `${location.accountUrl}/${encodeURIComponent(location.container)}`;
   let client: ContainerClient;
   if (isDevStorageUrl(new URL(location.accountUrl))) {
-    client = new ContainerClient(containerUrl, new StorageSharedKeyCredential(DEV_ACCOUNT_NAME, DEV_ACCOUNT_KEY));
+    client = new ContainerClient(
+      containerUrl,
+      new StorageSharedKeyCredential(DEV_ACCOUNT_NAME, DEV_ACCOUNT_KEY),
+    );
   } else if (location.sas) {
     client = new ContainerClient(`${containerUrl}${location.sas}`);
   } else {
@@ -108,13 +116,20 @@ export class DirectoryCaptureStore implements CaptureStore {
   }
 
   async *read(filePath: string, options: { signal?: AbortSignal } = {}): AsyncIterable<Buffer> {
-    const stream = fs.createReadStream(this.resolve(filePath), { highWaterMark: 256 * 1024, signal: options.signal });
+    const stream = fs.createReadStream(this.resolve(filePath), {
+      highWaterMark: 256 * 1024,
+      signal: options.signal,
+    });
     try {
       for await (const chunk of stream) yield chunk as Buffer;
     } catch (error) {
-      throw new CaptureStoreError(`cannot read ${filePath} in ${this.description}: ${(error as Error).message}`, this.description, {
-        cause: error,
-      });
+      throw new CaptureStoreError(
+        `cannot read ${filePath} in ${this.description}: ${(error as Error).message}`,
+        this.description,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -161,10 +176,16 @@ export class BlobCaptureStore implements CaptureStore {
 
   async *list(options: { prefix?: string; signal?: AbortSignal } = {}): AsyncIterable<StoredCaptureFile> {
     const listing = this.container.listBlobsFlat({ prefix: this.prefix + (options.prefix ?? '') });
-    for await (const blob of listing) {
-      options.signal?.throwIfAborted();
-      if (!blob.name.endsWith('.avro')) continue;
-      yield { path: blob.name.slice(this.prefix.length), bytes: blob.properties.contentLength ?? 0 };
+    try {
+      for await (const blob of listing) {
+        options.signal?.throwIfAborted();
+        if (!blob.name.endsWith('.avro')) continue;
+        yield { path: blob.name.slice(this.prefix.length), bytes: blob.properties.contentLength ?? 0 };
+      }
+    } catch (error) {
+      // A container Capture has not written to yet holds no files, as a missing folder does.
+      if ((error as { code?: string }).code === 'ContainerNotFound') return;
+      throw error;
     }
   }
 
@@ -174,11 +195,16 @@ export class BlobCaptureStore implements CaptureStore {
     try {
       body = (await blob.download(0, undefined, { abortSignal: options.signal })).readableStreamBody;
     } catch (error) {
-      throw new CaptureStoreError(`cannot read ${filePath} in ${this.description}: ${(error as Error).message}`, this.description, {
-        cause: error,
-      });
+      throw new CaptureStoreError(
+        `cannot read ${filePath} in ${this.description}: ${(error as Error).message}`,
+        this.description,
+        {
+          cause: error,
+        },
+      );
     }
-    if (!body) throw new CaptureStoreError(`${filePath} in ${this.description} has no body`, this.description);
+    if (!body)
+      throw new CaptureStoreError(`${filePath} in ${this.description} has no body`, this.description);
     for await (const chunk of body) yield chunk as Buffer;
   }
 

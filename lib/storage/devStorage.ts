@@ -26,5 +26,8 @@ export function devStorageConnectionString(endpoints: DevStorageEndpoints): stri
 
 /** True for an Azurite-style URL: loopback host, account name as the first path segment. */
 export function isDevStorageUrl(url: URL): boolean {
-  return ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && url.pathname.startsWith(`/${DEV_ACCOUNT_NAME}`);
+  return (
+    ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) &&
+    url.pathname.startsWith(`/${DEV_ACCOUNT_NAME}`)
+  );
 }

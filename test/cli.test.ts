@@ -1,0 +1,145 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readCaptureRecords } from '../lib/capture/captureFileReader';
+import { validateCdcBody } from '../lib/cdc/validate';
+import { ReplaySummary } from '../lib/orders/replay';
+import { CaptureStore, openCaptureStore } from '../lib/storage/captureStore';
+import { parseLocation } from '../lib/storage/location';
+import { useAzurite } from './azurite';
+
+// The CLI as users run it: the build that `npm install` / `npm test` makes.
+const CLI = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+  onStart?: (child: ChildProcess) => void,
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    onStart?.(child);
+  });
+}
+
+async function capturedBodies(store: CaptureStore): Promise<{ files: number; bodies: Buffer[] }> {
+  let files = 0;
+  const bodies: Buffer[] = [];
+  for await (const file of store.list()) {
+    files++;
+    for await (const record of readCaptureRecords(store.read(file.path), { file: file.path }))
+      bodies.push(record.Body!);
+  }
+  return { files, bodies };
+}
+
+const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'orders-cli-'));
+
+describe('orders-pipeline CLI', () => {
+  it('lists its commands', async () => {
+    const result = await run(['--help']);
+    expect(result.code).toBe(0);
+    for (const command of ['start', 'simulate', 'azurite']) expect(result.stdout).toContain(`  ${command} `);
+    const simulateHelp = await run(['simulate', '--help']);
+    for (const flag of ['--events', '--rate', '--partitions', '--window', '--out']) {
+      expect(simulateHelp.stdout).toContain(flag);
+    }
+  });
+
+  it('answers a wrong command or flag with exit code 2 and a message', async () => {
+    expect(await run(['replay'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown command "replay"'),
+    });
+    expect(await run(['simulate', '--events', 'many'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--events must be a number'),
+    });
+    expect(await run(['simulate', '--bogus'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--bogus'),
+    });
+  });
+
+  it('fails with exit code 1 naming a malformed setting', async () => {
+    const result = await run(['simulate'], { EVENTHUB_PARTITIONS: 'lots' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('EVENTHUB_PARTITIONS must be a whole number');
+  });
+
+  it('simulate writes Capture files to a folder holding every event, and prints a summary', async () => {
+    const dir = tempDir();
+    const result = await run([
+      'simulate',
+      '--events',
+      '3000',
+      '--partitions',
+      '3',
+      '--out',
+      `dir:${dir}`,
+      '--json',
+    ]);
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout) as ReplaySummary;
+    expect(summary).toMatchObject({ events: 3000, interrupted: false });
+    const { files, bodies } = await capturedBodies(openCaptureStore(parseLocation(`dir:${dir}`)));
+    expect(files).toBe(summary.files);
+    expect(fs.readdirSync(path.join(dir, 'ordersns', 'orders')).sort()).toEqual(['0', '1', '2']);
+    expect(bodies).toHaveLength(3000);
+    expect(bodies.every((body) => validateCdcBody(body).ok)).toBe(true);
+    expect(result.stderr).toContain('simulate: 100% 3000/3000');
+  });
+
+  describe('on Azurite', () => {
+    const azurite = useAzurite();
+
+    it('simulate writes to a container URL', async () => {
+      const url = `${azurite().blobEndpoint}/landing/raw`;
+      const result = await run(['simulate', '--events', '2000', '--out', url, '--codec', 'null', '--json']);
+      expect(result.code).toBe(0);
+      const { bodies } = await capturedBodies(openCaptureStore(parseLocation(url)));
+      expect(bodies).toHaveLength(2000);
+    });
+
+    it('Ctrl+C stops a replay early and flushes everything published', async () => {
+      const url = `${azurite().blobEndpoint}/interrupted`;
+      const result = await run(
+        ['simulate', '--events', '100000', '--rate', '2000', '--out', url, '--json'],
+        {},
+        (child) => setTimeout(() => child.kill('SIGINT'), 2500),
+      );
+      expect(result.code).toBe(0);
+      const summary = JSON.parse(result.stdout) as ReplaySummary;
+      expect(summary.interrupted).toBe(true);
+      expect(summary.events).toBeGreaterThan(0);
+      expect(summary.events).toBeLessThan(100000);
+      const { bodies } = await capturedBodies(openCaptureStore(parseLocation(url)));
+      expect(bodies).toHaveLength(summary.events);
+    });
+  });
+
+  it('start brings up Azurite under LOCAL_DATA_DIR, replays into the capture container and stops', async () => {
+    const dataDir = tempDir();
+    const result = await run(['start', '--events', '1500', '--json'], { LOCAL_DATA_DIR: dataDir });
+    expect(result.stderr).toContain('start: Azurite on 127.0.0.1:10000-10002');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ events: 1500 });
+    expect(fs.readdirSync(path.join(dataDir, 'azurite')).length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, SETTINGS, loadConfig } from '../lib/config';
+
+/** Read by the Functions host itself, not by the app. */
+const HOST_SETTINGS = ['FUNCTIONS_WORKER_RUNTIME'];
+
+function sampleValues(): Record<string, string> {
+  const sample = JSON.parse(
+    fs.readFileSync(path.join(__dirname, '..', 'local.settings.sample.json'), 'utf8'),
+  ) as {
+    Values: Record<string, string>;
+  };
+  return sample.Values;
+}
+
+function problems(env: Record<string, string>, local = false): string[] {
+  try {
+    loadConfig(env, { local });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems.map((p) => p.setting);
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('local.settings.sample.json lists exactly the settings the app reads, with values that parse', () => {
+    const values = sampleValues();
+    expect(Object.keys(values).sort()).toEqual([...Object.keys(SETTINGS), ...HOST_SETTINGS].sort());
+    const config = loadConfig(values);
+    expect(config.CaptureStorage).toEqual({ connectionString: 'UseDevelopmentStorage=true' });
+    expect(config.EVENTHUB_PARTITIONS).toBe(4);
+    expect(config.CAPTURE_SKIP_EMPTY_ARCHIVES).toBe(true);
+    expect(
+      config.CAPTURE_PATH_FORMAT.build({
+        namespace: 'n',
+        eventHub: 'h',
+        partitionId: '0',
+        windowStart: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)),
+      }),
+    ).toBe('n/h/0/2026/01/02/03/04/05.avro');
+  });
+
+  it('fails at start naming every missing connection, outside the local stack', () => {
+    expect(problems({})).toEqual([
+      'AzureWebJobsStorage or AzureWebJobsStorage__blobServiceUri',
+      'CaptureStorage or CaptureStorage__blobServiceUri',
+    ]);
+    const error = (() => {
+      try {
+        loadConfig({});
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error?.message).toMatch(
+      /CaptureStorage or CaptureStorage__blobServiceUri is not set: Storage account/,
+    );
+  });
+
+  it('fills connections with local Azurite for the local stack', () => {
+    expect(problems({}, true)).toEqual([]);
+  });
+
+  it('accepts identity-based connections as service URIs', () => {
+    const config = loadConfig({
+      AzureWebJobsStorage__blobServiceUri: 'https://host.blob.core.windows.net',
+      CaptureStorage__blobServiceUri: 'https://capture.blob.core.windows.net/',
+    });
+    expect(config.CaptureStorage).toEqual({ serviceUri: 'https://capture.blob.core.windows.net' });
+  });
+
+  it.each([
+    ['EVENTHUB_PARTITIONS', '0', /EVENTHUB_PARTITIONS must be from 1 to 1024, not 0/],
+    ['EVENTHUB_PARTITIONS', 'four', /EVENTHUB_PARTITIONS must be a whole number/],
+    ['CAPTURE_WINDOW_SECONDS', '901', /CAPTURE_WINDOW_SECONDS must be from 1 to 900/],
+    ['CAPTURE_SKIP_EMPTY_ARCHIVES', 'yes', /CAPTURE_SKIP_EMPTY_ARCHIVES must be true or false/],
+    ['CAPTURE_CODEC', 'snappy', /CAPTURE_CODEC must be one of null, deflate/],
+    [
+      'CAPTURE_PATH_FORMAT',
+      '{Namespace}/{EventHub}',
+      /CAPTURE_PATH_FORMAT capture path format lacks \{PartitionId\}/,
+    ],
+    [
+      'CaptureStorage',
+      'not a connection',
+      /CaptureStorage must be a storage connection string or a service URI/,
+    ],
+    ['CAPTURE_CONTAINER', ' ', /CAPTURE_CONTAINER is empty/],
+  ])('rejects %s=%p with a message naming it', (name, value, message) => {
+    expect(() => loadConfig({ ...sampleValues(), [name]: value })).toThrow(message);
+  });
+});
