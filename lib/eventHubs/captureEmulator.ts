@@ -83,7 +83,13 @@ interface Partition {
   pending: Buffer[];
   pendingBytes: number;
   pendingRecords: number;
+  /** Blocks being compressed and appended while new events are encoded (at most MAX_IN_FLIGHT). */
+  writing: Promise<void>;
+  inFlight: number;
+  inFlightBytes: number;
 }
+
+const MAX_IN_FLIGHT = 4;
 
 /**
  * A local Event Hub with Capture: partitions events by key like Event Hubs, numbers them per
@@ -134,6 +140,9 @@ export class EventHubEmulator {
         pending: [],
         pendingBytes: 0,
         pendingRecords: 0,
+        writing: Promise.resolve(),
+        inFlight: 0,
+        inFlightBytes: 0,
       };
     });
   }
@@ -263,8 +272,9 @@ export class EventHubEmulator {
     return result;
   }
 
+  /** Bytes written plus those still pending, counted uncompressed: the size window never overshoots. */
   private fileSize(partition: Partition): number {
-    return (partition.file?.bytes ?? 0) + partition.pendingBytes;
+    return (partition.file?.bytes ?? 0) + partition.inFlightBytes + partition.pendingBytes;
   }
 
   private async rollWindows(now: number): Promise<void> {
@@ -297,22 +307,40 @@ export class EventHubEmulator {
     return partition.file;
   }
 
+  /**
+   * Hands the pending records to the partition's writer as one block. Compression and the append
+   * run while the caller encodes more events; a partition has at most MAX_IN_FLIGHT blocks queued.
+   */
   private async writeBlock(partition: Partition): Promise<void> {
     const file = await this.openFile(partition);
     if (partition.pendingRecords === 0) return;
-    const block = await this.encoder.block(partition.pending);
-    await file.upload.append(block);
-    file.records += partition.pendingRecords;
-    file.bytes += block.length;
-    this.stats.fileBytes += block.length;
+    const records = partition.pending;
+    const count = partition.pendingRecords;
+    const rawBytes = partition.pendingBytes;
     partition.pending = [];
     partition.pendingBytes = 0;
     partition.pendingRecords = 0;
+    const block = this.encoder.block(records);
+    partition.inFlight++;
+    partition.inFlightBytes += rawBytes;
+    partition.writing = partition.writing.then(async () => {
+      const data = await block;
+      await file.upload.append(data);
+      file.records += count;
+      file.bytes += data.length;
+      this.stats.fileBytes += data.length;
+      partition.inFlight--;
+      partition.inFlightBytes -= rawBytes;
+    });
+    // A failed append surfaces where the chain is awaited (next block, or the window's commit).
+    partition.writing.catch(() => undefined);
+    if (partition.inFlight >= MAX_IN_FLIGHT) await partition.writing;
   }
 
   /** Commits the partition's current file (header-only if it saw no events) and opens the next window. */
   private async closeWindow(partition: Partition, nextWindowStartMs: number): Promise<void> {
     await this.writeBlock(partition);
+    await partition.writing;
     const file = partition.file!;
     await file.upload.commit();
     partition.file = null;

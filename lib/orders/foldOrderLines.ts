@@ -30,16 +30,7 @@ export function* foldOrderLines(
     const byKey = new Map<string, OrderLine>();
     for (const row of rows) {
       counts.rows++;
-      const rowText = JSON.stringify([
-        row.TransactionNo,
-        row.Date,
-        row.ProductNo,
-        row.ProductName,
-        row.Price,
-        row.Quantity,
-        row.CustomerNo,
-        row.Country,
-      ]);
+      const rowText = `${row.TransactionNo}\u0000${row.Date}\u0000${row.ProductNo}\u0000${row.ProductName}\u0000${row.Price}\u0000${row.Quantity}\u0000${row.CustomerNo}\u0000${row.Country}`;
       if (seenRows.has(rowText)) {
         counts.exactDuplicates++;
         continue;
