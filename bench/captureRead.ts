@@ -58,7 +58,9 @@ async function read(file: string, lean: boolean): Promise<void> {
   let records = 0;
   let bodyBytes = 0;
   const source = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
-  const blocks = lean ? readCaptureBlocksWithoutProperties(source, { file }) : readCaptureBlocks(source, { file });
+  const blocks = lean
+    ? readCaptureBlocksWithoutProperties(source, { file })
+    : readCaptureBlocks(source, { file });
   for await (const block of blocks) {
     for (const record of block.records) bodyBytes += record.Body?.length ?? 0;
     records += block.records.length;
@@ -79,7 +81,12 @@ async function read(file: string, lean: boolean): Promise<void> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { mb: { type: 'string' }, codec: { type: 'string' }, read: { type: 'string' }, lean: { type: 'boolean' } },
+    options: {
+      mb: { type: 'string' },
+      codec: { type: 'string' },
+      read: { type: 'string' },
+      lean: { type: 'boolean' },
+    },
   });
   if (values.read) return read(values.read, Boolean(values.lean));
   const mb = Number(values.mb ?? 500);
@@ -89,7 +96,9 @@ async function main(): Promise<void> {
   const file = path.join(dir, `capture-${mb}mb-${codec}.avro`);
   if (!fs.existsSync(file)) {
     const records = await write(file, mb * 1048576, codec);
-    console.log(`wrote ${file}: ${(fs.statSync(file).size / 1048576).toFixed(0)} MB, ${records} records, codec ${codec}`);
+    console.log(
+      `wrote ${file}: ${(fs.statSync(file).size / 1048576).toFixed(0)} MB, ${records} records, codec ${codec}`,
+    );
   }
   for (const lean of [false, true]) {
     const args = [__filename, '--read', file, ...(lean ? ['--lean'] : [])];

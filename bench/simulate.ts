@@ -12,10 +12,14 @@ import { startAzurite } from '../lib/local/azurite';
 const CLI = path.join(__dirname, '..', 'lib', 'cli', 'main.js');
 
 function simulate(events: number, out: string): void {
-  const result = spawnSync(process.execPath, [CLI, 'simulate', '--events', String(events), '--out', out, '--json'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const result = spawnSync(
+    process.execPath,
+    [CLI, 'simulate', '--events', String(events), '--out', out, '--json'],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   if (result.status !== 0) throw new Error(`simulate exited with ${result.status}`);
   const summary = JSON.parse(result.stdout) as Record<string, number>;
   console.log(
