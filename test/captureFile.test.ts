@@ -147,3 +147,55 @@ describe('Capture reader errors', () => {
     expect(error.kind).toBe('unsupported');
   });
 });
+
+describe('Capture files from other writers', () => {
+  it('reads a header whose maps are not unions and whose Body is plain bytes', async () => {
+    const avro = (await import('avsc')).default;
+    const schema = {
+      type: 'record',
+      name: 'EventData',
+      namespace: 'Microsoft.ServiceBus.Messaging',
+      fields: [
+        { name: 'SequenceNumber', type: 'long' },
+        { name: 'Offset', type: 'string' },
+        { name: 'EnqueuedTimeUtc', type: 'string' },
+        { name: 'SystemProperties', type: { type: 'map', values: 'string' } },
+        { name: 'Properties', type: { type: 'map', values: 'string' } },
+        { name: 'Body', type: 'bytes' },
+      ],
+    };
+    const encoder = new avro.streams.BlockEncoder(avro.Type.forSchema(schema as never), { codec: 'deflate' });
+    const chunks: Buffer[] = [];
+    encoder.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const done = new Promise((resolve) => encoder.on('end', resolve));
+    const record = {
+      SequenceNumber: 7,
+      Offset: '99',
+      EnqueuedTimeUtc: '11/24/2026 9:16:48 AM',
+      SystemProperties: { 'x-opt-partition-key': 'abc' },
+      Properties: { source: 'elsewhere' },
+      Body: Buffer.from('{}'),
+    };
+    encoder.end(record);
+    await done;
+    const records = await collect(readCaptureRecords(chunked(Buffer.concat(chunks)), { file: 'other.avro' }));
+    expect(records).toEqual([record]);
+  });
+
+  it('refuses an Avro file that is not a Capture file', async () => {
+    const avro = (await import('avsc')).default;
+    const encoder = new avro.streams.BlockEncoder(
+      avro.Type.forSchema({ type: 'record', name: 'X', fields: [] }),
+    );
+    const chunks: Buffer[] = [];
+    encoder.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const done = new Promise((resolve) => encoder.on('end', resolve));
+    encoder.end({});
+    await done;
+    await expect(
+      collect(readCaptureRecords(chunked(Buffer.concat(chunks)), { file: 'x.avro' })),
+    ).rejects.toThrow(
+      /x\.avro: unsupported Capture file at byte 4: header schema is not a Capture EventData schema/,
+    );
+  });
+});

@@ -64,8 +64,9 @@ export function wrapPropertyValue(value: CapturePropertyValue): WrappedValue {
   return Number.isInteger(value) ? { long: value } : { double: value };
 }
 
-export function unwrapPropertyValue(value: WrappedValue): CapturePropertyValue {
-  if (value === null) return null;
+/** The value of a wrapped union branch; values of a writer schema without a union pass as they are. */
+export function unwrapPropertyValue(value: WrappedValue | CapturePropertyValue): CapturePropertyValue {
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
   return Object.values(value)[0] as CapturePropertyValue;
 }
 
