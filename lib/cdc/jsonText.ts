@@ -29,7 +29,11 @@ export class JsonSyntaxError extends Error {
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const WHITESPACE = /[ \t\n\r]*/y;
 
-/** Parses RFC 8259 JSON; on duplicate object keys the last one wins, as with `JSON.parse`. */
+/**
+ * Parses RFC 8259 JSON. Where the RFC leaves it open, it decides as the lakehouse engines do
+ * (DuckDB's yyjson, Spark's get_json_object): a repeated object key keeps its first value, and a
+ * `\u` escape of an unpaired surrogate is invalid.
+ */
 export function parseJsonText(text: string): JsonValue {
   let pos = 0;
 
@@ -70,12 +74,10 @@ export function parseJsonText(text: string): JsonValue {
         skipWhitespace();
         if (text[pos] !== ':') fail("expected ':'");
         pos++;
-        Object.defineProperty(object, key, {
-          value: parseValue(depth + 1),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
+        const value = parseValue(depth + 1);
+        if (!Object.prototype.hasOwnProperty.call(object, key)) {
+          Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+        }
         skipWhitespace();
         if (text[pos] === ',') {
           pos++;
@@ -147,7 +149,15 @@ function scanString(text: string, start: number): number {
     if (code === 0x5c) {
       const next = text[i + 1];
       if (next === 'u') {
-        if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) return -1;
+        const unit = parseHex4(text, i + 2);
+        if (unit < 0) return -1;
+        if (unit >= 0xdc00 && unit <= 0xdfff) return -1;
+        if (unit >= 0xd800 && unit <= 0xdbff) {
+          // A high surrogate must be followed by an escaped low one.
+          const low = text.startsWith('\\u', i + 6) ? parseHex4(text, i + 8) : -1;
+          if (low < 0xdc00 || low > 0xdfff) return -1;
+          i += 6;
+        }
         i += 5;
       } else if (next !== undefined && '"\\/bfnrt'.includes(next)) {
         i += 1;
@@ -157,4 +167,9 @@ function scanString(text: string, start: number): number {
     }
   }
   return -1;
+}
+
+function parseHex4(text: string, at: number): number {
+  const hex = text.slice(at, at + 4);
+  return /^[0-9a-fA-F]{4}$/.test(hex) ? parseInt(hex, 16) : -1;
 }

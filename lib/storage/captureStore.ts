@@ -27,6 +27,8 @@ export interface CaptureUpload {
 /** The storage port for Capture files: a blob container (production, Azurite) or a local folder. */
 export interface CaptureStore {
   readonly description: string;
+  /** The file's identity across locations: an absolute path or the blob's URL (without SAS). */
+  fileUrl(filePath: string): string;
   list(options?: { prefix?: string; signal?: AbortSignal }): AsyncIterable<StoredCaptureFile>;
   read(filePath: string, options?: { signal?: AbortSignal }): AsyncIterable<Buffer>;
   create(filePath: string): Promise<CaptureUpload>;
@@ -115,6 +117,10 @@ export class DirectoryCaptureStore implements CaptureStore {
     yield* walk(this.root, '');
   }
 
+  fileUrl(filePath: string): string {
+    return this.resolve(filePath);
+  }
+
   async *read(filePath: string, options: { signal?: AbortSignal } = {}): AsyncIterable<Buffer> {
     const stream = fs.createReadStream(this.resolve(filePath), {
       highWaterMark: 256 * 1024,
@@ -187,6 +193,12 @@ export class BlobCaptureStore implements CaptureStore {
       if ((error as { code?: string }).code === 'ContainerNotFound') return;
       throw error;
     }
+  }
+
+  fileUrl(filePath: string): string {
+    const url = new URL(this.container.getBlobClient(this.prefix + filePath).url);
+    url.search = '';
+    return url.toString();
   }
 
   async *read(filePath: string, options: { signal?: AbortSignal } = {}): AsyncIterable<Buffer> {
