@@ -2,6 +2,14 @@
 import { ConfigError, loadConfig } from '../config';
 import { AZURITE_HELP, azuriteCommand } from './azuriteCommand';
 import { UsageError } from './args';
+import {
+  EXPORT_HELP,
+  INGEST_HELP,
+  QUERY_HELP,
+  exportCommand,
+  ingestCommand,
+  queryCommand,
+} from './lakehouseCommands';
 import { SIMULATE_HELP, simulateCommand } from './simulateCommand';
 import { START_HELP, startCommand } from './startCommand';
 
@@ -16,6 +24,17 @@ const COMMANDS = {
     run: simulateCommand,
     summary: 'replay orders as CDC events into Capture files (local Event Hubs + Capture emulator)',
   },
+  ingest: {
+    help: INGEST_HELP,
+    run: ingestCommand,
+    summary: 'run Capture files through bronze, silver and gold on the local lakehouse (DuckDB)',
+  },
+  export: {
+    help: EXPORT_HELP,
+    run: exportCommand,
+    summary: 'write a lakehouse table to stdout (jsonl or csv)',
+  },
+  query: { help: QUERY_HELP, run: queryCommand, summary: 'run SQL on the local lakehouse' },
   azurite: {
     help: AZURITE_HELP,
     run: azuriteCommand,
@@ -61,6 +80,12 @@ async function main(argv: string[]): Promise<number> {
   await command.run(args, config, controller.signal);
   return 0;
 }
+
+// A reader that stops early (`| head`) is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -96,13 +96,24 @@ export class LocalLakehouse {
   }
 
   /** Runs one batch: bronze load (skipping files already loaded), rules, silver, gold; all or nothing. */
-  async ingest(files: BatchFile[], options: { batchId?: string; signal?: AbortSignal } = {}): Promise<BatchResult> {
-    const batchId = options.batchId ?? `local-${new Date().toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
+  async ingest(
+    files: BatchFile[],
+    options: { batchId?: string; signal?: AbortSignal } = {},
+  ): Promise<BatchResult> {
+    const batchId =
+      options.batchId ??
+      `local-${new Date().toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
     const started = performance.now();
     await this.connection.run('BEGIN TRANSACTION');
     let currentFile: string | undefined;
     try {
-      const result = await this.runBatch(batchId, files, options.signal, (file) => (currentFile = file), started);
+      const result = await this.runBatch(
+        batchId,
+        files,
+        options.signal,
+        (file) => (currentFile = file),
+        started,
+      );
       await this.connection.run('COMMIT');
       result.seconds.total = (performance.now() - started) / 1000;
       return result;
@@ -182,7 +193,8 @@ export class LocalLakehouse {
 
     const [dailyChanged, customerChanged] = await this.runFile('gold', params);
     result.gold = { dailyRowsChanged: dailyChanged, customerRowsChanged: customerChanged };
-    result.seconds.gold = (performance.now() - started) / 1000 - result.seconds.bronze - result.seconds.silver;
+    result.seconds.gold =
+      (performance.now() - started) / 1000 - result.seconds.bronze - result.seconds.silver;
 
     const counts = await this.rows(
       `SELECT
@@ -229,7 +241,8 @@ export class LocalLakehouse {
       { files: listValue(urls) },
       { files: LIST(VARCHAR) },
     );
-    for (const row of reader.getRowObjectsJson()) loaded.set(String(row.file_path), { records: Number(row.records), bytes: Number(row.bytes) });
+    for (const row of reader.getRowObjectsJson())
+      loaded.set(String(row.file_path), { records: Number(row.records), bytes: Number(row.bytes) });
     return loaded;
   }
 
@@ -263,11 +276,31 @@ export class LocalLakehouse {
     return reader.getRowObjectsJson() as Record<string, unknown>[];
   }
 
-  /** Writes a whole table (or query) as JSON lines or RFC 4180 CSV with a header to a file path. */
-  async export(sql: string, format: 'jsonl' | 'csv', target: string): Promise<void> {
-    const options = format === 'csv' ? "FORMAT csv, HEADER true" : 'FORMAT json';
-    await this.connection.run(`COPY (${sql}) TO '${target.replace(/'/g, "''")}' (${options})`);
+  /**
+   * Rows of a query as lines of text: JSON objects (DuckDB's to_json, so decimals keep their exact
+   * text) or RFC 4180 CSV with a header. Streams chunk by chunk; any table size.
+   */
+  async *exportLines(sql: string, format: 'jsonl' | 'csv'): AsyncGenerator<string> {
+    if (format === 'jsonl') {
+      const result = await this.connection.stream(
+        `SELECT CAST(to_json(q) AS VARCHAR) AS line FROM (${sql}) q`,
+      );
+      for await (const rows of result.yieldRows()) {
+        for (const row of rows) yield `${String(row[0])}\n`;
+      }
+      return;
+    }
+    const result = await this.connection.stream(sql);
+    yield `${result.columnNames().map(csvField).join(',')}\r\n`;
+    for await (const rows of result.yieldRowsJson()) {
+      for (const row of rows)
+        yield `${row.map((v) => (v === null ? '' : csvField(typeof v === 'string' ? v : JSON.stringify(v)))).join(',')}\r\n`;
+    }
   }
+}
+
+function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 function appendBronzeRow(

@@ -86,8 +86,16 @@ export function splitSqlStatements(sql: string): SqlStatement[] {
   let current: Token[] = [];
   const flush = (): void => {
     if (current.some((t) => t.kind !== 'comment' && t.kind !== 'space')) {
-      const parameters = [...new Set(current.filter((t) => t.kind === 'parameter').map((t) => t.text.slice(1)))];
-      statements.push({ text: current.map((t) => t.text).join('').trim(), parameters });
+      const parameters = [
+        ...new Set(current.filter((t) => t.kind === 'parameter').map((t) => t.text.slice(1))),
+      ];
+      statements.push({
+        text: current
+          .map((t) => t.text)
+          .join('')
+          .trim(),
+        parameters,
+      });
     }
     current = [];
   };

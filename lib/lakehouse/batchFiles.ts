@@ -1,0 +1,39 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { CaptureStore, DirectoryCaptureStore, openCaptureStore } from '../storage/captureStore';
+import { parseLocation } from '../storage/location';
+import { BatchFile } from './localLakehouse';
+
+/**
+ * The Capture files that arguments name — a file, a folder (walked for *.avro), or a container URL
+ * with an optional prefix, or one blob — in sorted path order, as one batch takes them.
+ */
+export async function resolveBatchFiles(args: string[], signal?: AbortSignal): Promise<BatchFile[]> {
+  const files: BatchFile[] = [];
+  for (const arg of args) {
+    const location = parseLocation(arg);
+    if (location.kind === 'dir' && fs.existsSync(location.path) && fs.statSync(location.path).isFile()) {
+      files.push({
+        store: new DirectoryCaptureStore(path.dirname(location.path)),
+        path: path.basename(location.path),
+      });
+      continue;
+    }
+    if (location.kind === 'blob' && location.prefix.endsWith('.avro/')) {
+      const blobPath = location.prefix.slice(0, -1);
+      const container = openCaptureStore({ ...location, prefix: '' });
+      files.push({ store: container, path: blobPath });
+      continue;
+    }
+    if (location.kind === 'dir' && !fs.existsSync(location.path)) {
+      throw new Error(`${arg}: no such file or folder`);
+    }
+    const store: CaptureStore = openCaptureStore(location);
+    for await (const file of store.list({ signal })) files.push({ store, path: file.path });
+  }
+  return files.sort((a, b) => compare(a.store.fileUrl(a.path), b.store.fileUrl(b.path)));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
