@@ -43,7 +43,9 @@ describe('parseJsonText', () => {
         } catch {
           ours = true;
         }
-        expect(ours).toBe(jsonParseFails(text) || /\\u[dD][89abAB]/.test(text) || /\\u[dD][c-fC-F]/.test(text));
+        expect(ours).toBe(
+          jsonParseFails(text) || /\\u[dD][89abAB]/.test(text) || /\\u[dD][c-fC-F]/.test(text),
+        );
       }),
       { numRuns: 2000 },
     );

@@ -15,7 +15,13 @@ describe('local lakehouse (DuckDB, shared SQL)', () => {
     const older = await folder.write([change('c', 10, line({ Quantity: 1 }))], '1');
     await lakehouse.ingest([newer, older]);
     expect(await silver(lakehouse)).toEqual([
-      expect.objectContaining({ transaction_no: '581482', product_no: '22485', quantity: 5, _lsn: '20', _deleted: false }),
+      expect.objectContaining({
+        transaction_no: '581482',
+        product_no: '22485',
+        quantity: 5,
+        _lsn: '20',
+        _deleted: false,
+      }),
     ]);
   });
 
@@ -76,7 +82,9 @@ describe('local lakehouse (DuckDB, shared SQL)', () => {
       ]),
     ]);
     expect(result.silver).toEqual({ upserts: 1, deletes: 0 });
-    expect(await silver(lakehouse)).toEqual([expect.objectContaining({ quantity: 4, country: 'EIRE', _lsn: '4' })]);
+    expect(await silver(lakehouse)).toEqual([
+      expect.objectContaining({ quantity: 4, country: 'EIRE', _lsn: '4' }),
+    ]);
     expect(await table(lakehouse, 'gold_daily_sales')).toEqual([
       expect.objectContaining({ order_date: '2019-12-09', country: 'EIRE', units: '4', revenue: '85.88' }),
     ]);
@@ -90,7 +98,9 @@ describe('local lakehouse (DuckDB, shared SQL)', () => {
       ]),
     ]);
     await lakehouse.ingest([
-      await folder.write([change('u', 3, line({ Date: '12/10/2019', Country: 'France', CustomerNo: '12345' }))]),
+      await folder.write([
+        change('u', 3, line({ Date: '12/10/2019', Country: 'France', CustomerNo: '12345' })),
+      ]),
     ]);
     const daily = await table(lakehouse, 'gold_daily_sales', 'order_date, country');
     expect(daily.map((r) => [r.order_date, r.country, r.units, r.revenue])).toEqual([
@@ -188,8 +198,12 @@ describe('local lakehouse (DuckDB, shared SQL)', () => {
     expect(quarantine[0]).toMatchObject({ raw_body: null, reason: 'body is null' });
     expect(quarantine[1]).toMatchObject({ raw_body: '//4=', reason: 'body is not valid UTF-8' });
     expect(quarantine[4].reason).toBe('op is x; expected one of c, u, d, r');
-    expect(quarantine[9].reason).toBe('after.Date is 2019-02-30; expected a real date as YYYY-MM-DD or M/D/YYYY');
-    const metrics = await lakehouse.rows('SELECT rule, passed, failed FROM dq_metrics ORDER BY failed DESC, rule');
+    expect(quarantine[9].reason).toBe(
+      'after.Date is 2019-02-30; expected a real date as YYYY-MM-DD or M/D/YYYY',
+    );
+    const metrics = await lakehouse.rows(
+      'SELECT rule, passed, failed FROM dq_metrics ORDER BY failed DESC, rule',
+    );
     expect(metrics).toEqual([
       { rule: 'json', passed: '7', failed: '4' },
       { rule: 'date', passed: '1', failed: '1' },
@@ -200,7 +214,9 @@ describe('local lakehouse (DuckDB, shared SQL)', () => {
       { rule: 'quantity', passed: '2', failed: '1' },
     ]);
     expect(await lakehouse.rows('SELECT count(*) AS n FROM silver_order_lines')).toEqual([{ n: '1' }]);
-    expect(await lakehouse.rows('SELECT count(*) AS n FROM bronze_order_events')).toEqual([{ n: String(bodies.length) }]);
+    expect(await lakehouse.rows('SELECT count(*) AS n FROM bronze_order_events')).toEqual([
+      { n: String(bodies.length) },
+    ]);
   });
 
   it('changes nothing when the same file is ingested twice, but still applies it in the new batch', async () => {
@@ -219,7 +235,9 @@ describe('local lakehouse (DuckDB, shared SQL)', () => {
     expect(again.checked).toBe(2);
     expect(again.gold).toEqual({ dailyRowsChanged: 0, customerRowsChanged: 0 });
     expect(await snapshot()).toEqual(before);
-    expect(await lakehouse.rows('SELECT count(DISTINCT batch_id) AS n FROM batch_files')).toEqual([{ n: '2' }]);
+    expect(await lakehouse.rows('SELECT count(DISTINCT batch_id) AS n FROM batch_files')).toEqual([
+      { n: '2' },
+    ]);
   });
 
   it('records an empty file as loaded and changes nothing', async () => {
@@ -228,7 +246,9 @@ describe('local lakehouse (DuckDB, shared SQL)', () => {
     expect(result).toMatchObject({ loaded: 0, checked: 0, silver: { upserts: 0, deletes: 0 } });
     expect(result.files).toEqual([expect.objectContaining({ records: 0, skipped: false })]);
     expect((await lakehouse.ingest([empty])).files[0].skipped).toBe(true);
-    expect(await lakehouse.rows('SELECT rule, passed, failed FROM dq_metrics WHERE rule = $r', { r: 'json' })).toEqual([
+    expect(
+      await lakehouse.rows('SELECT rule, passed, failed FROM dq_metrics WHERE rule = $r', { r: 'json' }),
+    ).toEqual([
       { rule: 'json', passed: '0', failed: '0' },
       { rule: 'json', passed: '0', failed: '0' },
     ]);
@@ -236,7 +256,13 @@ describe('local lakehouse (DuckDB, shared SQL)', () => {
 
   it('fails the whole batch on a corrupt file, naming it, and leaves every table as it was', async () => {
     await lakehouse.ingest([await folder.write([change('c', 1, line())])]);
-    const tables = ['bronze_order_events', 'batch_files', 'silver_order_lines', 'gold_daily_sales', 'dq_metrics'];
+    const tables = [
+      'bronze_order_events',
+      'batch_files',
+      'silver_order_lines',
+      'gold_daily_sales',
+      'dq_metrics',
+    ];
     const before = await Promise.all(tables.map((t) => table(lakehouse, t)));
     const good = await folder.write([change('u', 2, line({ Quantity: 1 }))]);
     const corrupt = await folder.write([change('c', 3, line({ ProductNo: 'Z' }))], '1');
@@ -246,7 +272,11 @@ describe('local lakehouse (DuckDB, shared SQL)', () => {
     fs.writeFileSync(full, bytes.subarray(0, bytes.length - 20));
     const failure = lakehouse.ingest([good, corrupt]);
     await expect(failure).rejects.toThrow(BatchError);
-    await expect(failure).rejects.toThrow(new RegExp(`file ${full.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*truncated Capture file at byte \\d+`));
+    await expect(failure).rejects.toThrow(
+      new RegExp(
+        `file ${full.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*truncated Capture file at byte \\d+`,
+      ),
+    );
     expect(await Promise.all(tables.map((t) => table(lakehouse, t)))).toEqual(before);
     // The good file was not marked loaded: a retry without the corrupt file applies it.
     await lakehouse.ingest([good]);

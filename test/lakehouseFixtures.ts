@@ -17,7 +17,12 @@ export class CaptureFolder {
 
   async write(bodies: Body[], partitionId = '0'): Promise<BatchFile> {
     const windowStart = new Date(Date.UTC(2026, 10, 24, 9, 0, this.second++));
-    const filePath = new CapturePathFormat().build({ namespace: 'ordersns', eventHub: 'orders', partitionId, windowStart });
+    const filePath = new CapturePathFormat().build({
+      namespace: 'ordersns',
+      eventHub: 'orders',
+      partitionId,
+      windowStart,
+    });
     const file = await encodeCaptureFile(
       bodies.map((body, i) => ({
         SequenceNumber: i,
@@ -25,7 +30,12 @@ export class CaptureFolder {
         EnqueuedTimeUtc: formatEnqueuedTimeUtc(windowStart),
         SystemProperties: {},
         Properties: {},
-        Body: body === null ? null : Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+        Body:
+          body === null
+            ? null
+            : Buffer.isBuffer(body)
+              ? body
+              : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
       })),
       { codec: 'deflate', recordsPerBlock: 7 },
     );
@@ -58,7 +68,11 @@ export function change(op: CdcEvent['op'], lsn: number, image: OrderLine): CdcEv
   };
 }
 
-export async function table(lakehouse: LocalLakehouse, name: string, orderBy = 'ALL'): Promise<Record<string, unknown>[]> {
+export async function table(
+  lakehouse: LocalLakehouse,
+  name: string,
+  orderBy = 'ALL',
+): Promise<Record<string, unknown>[]> {
   return lakehouse.rows(`SELECT * FROM ${name} ORDER BY ${orderBy}`);
 }
 

@@ -24,11 +24,14 @@ describe('shared SQL files', () => {
 
   it('the Spark SQL check rejects DuckDB-only syntax, so it can fail', () => {
     expect(spark.validate("SELECT body ->> '$.op' FROM bronze_order_events").length).toBeGreaterThan(0);
-    expect(spark.validate('SELECT * FROM t QUALIFY row_number() OVER (ORDER BY a) = 1').length).toBeGreaterThan(0);
+    expect(
+      spark.validate('SELECT * FROM t QUALIFY row_number() OVER (ORDER BY a) = 1').length,
+    ).toBeGreaterThan(0);
   });
 
   it.each(SHARED)('%s binds only the job parameters', (file) => {
-    for (const statement of readSqlFile(file)) expect(['batch_id']).toEqual(expect.arrayContaining(statement.parameters));
+    for (const statement of readSqlFile(file))
+      expect(['batch_id']).toEqual(expect.arrayContaining(statement.parameters));
   });
 
   it('creates exactly the tables the code knows, and DuckDB runs every statement', async () => {
