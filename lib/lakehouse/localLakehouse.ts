@@ -96,31 +96,45 @@ export class LocalLakehouse {
   }
 
   /** Runs one batch: bronze load (skipping files already loaded), rules, silver, gold; all or nothing. */
-  async ingest(
-    files: BatchFile[],
-    options: { batchId?: string; signal?: AbortSignal } = {},
+  async ingest(files: BatchFile[], options: { batchId?: string; signal?: AbortSignal } = {}): Promise<BatchResult> {
+    const batchId = options.batchId ?? newBatchId();
+    let currentFile: string | undefined;
+    return this.transaction(
+      batchId,
+      () => currentFile,
+      (started) => this.runBatch(batchId, files, options.signal, (file) => (currentFile = file), started),
+    );
+  }
+
+  /** The SQL steps alone (parse, rules, silver, gold) for a batch already in bronze and batch_files. */
+  async applyLoadedBatch(batchId: string): Promise<BatchResult> {
+    return this.transaction(
+      batchId,
+      () => undefined,
+      async (started) => {
+        const result = emptyBatchResult(batchId);
+        await this.applyBatch(result, started);
+        return result;
+      },
+    );
+  }
+
+  private async transaction(
+    batchId: string,
+    currentFile: () => string | undefined,
+    work: (started: number) => Promise<BatchResult>,
   ): Promise<BatchResult> {
-    const batchId =
-      options.batchId ??
-      `local-${new Date().toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
     const started = performance.now();
     await this.connection.run('BEGIN TRANSACTION');
-    let currentFile: string | undefined;
     try {
-      const result = await this.runBatch(
-        batchId,
-        files,
-        options.signal,
-        (file) => (currentFile = file),
-        started,
-      );
+      const result = await work(started);
       await this.connection.run('COMMIT');
       result.seconds.total = (performance.now() - started) / 1000;
       return result;
     } catch (error) {
       await this.connection.run('ROLLBACK');
       if (error instanceof BatchError) throw error;
-      throw new BatchError(batchId, currentFile, (error as Error).message, { cause: error });
+      throw new BatchError(batchId, currentFile(), (error as Error).message, { cause: error });
     }
   }
 
@@ -131,17 +145,7 @@ export class LocalLakehouse {
     onFile: (file: string | undefined) => void,
     started: number,
   ): Promise<BatchResult> {
-    const params = { batch_id: batchId };
-    const result: BatchResult = {
-      batchId,
-      files: [],
-      loaded: 0,
-      checked: 0,
-      quarantined: Object.fromEntries(DQ_RULES.map((rule) => [rule, 0])) as Record<DqRule, number>,
-      silver: { upserts: 0, deletes: 0 },
-      gold: { dailyRowsChanged: 0, customerRowsChanged: 0 },
-      seconds: { bronze: 0, silver: 0, gold: 0, total: 0 },
-    };
+    const result = emptyBatchResult(batchId);
 
     const loaded = await this.loadedFiles(files.map((f) => f.store.fileUrl(f.path)));
     const bronze = await this.connection.createAppender('bronze_order_events');
@@ -186,15 +190,21 @@ export class LocalLakehouse {
       throw error;
     }
     result.seconds.bronze = (performance.now() - started) / 1000;
+    await this.applyBatch(result, started);
+    return result;
+  }
 
+  /** Parse, rules, silver and gold for a batch whose files are in bronze and batch_files. */
+  private async applyBatch(result: BatchResult, started: number): Promise<void> {
+    const params = { batch_id: result.batchId };
+    const base = result.seconds.bronze;
     await this.runFile('parse', params);
     await this.runFile('silver', params);
-    result.seconds.silver = (performance.now() - started) / 1000 - result.seconds.bronze;
+    result.seconds.silver = (performance.now() - started) / 1000 - base;
 
     const [dailyChanged, customerChanged] = await this.runFile('gold', params);
     result.gold = { dailyRowsChanged: dailyChanged, customerRowsChanged: customerChanged };
-    result.seconds.gold =
-      (performance.now() - started) / 1000 - result.seconds.bronze - result.seconds.silver;
+    result.seconds.gold = (performance.now() - started) / 1000 - base - result.seconds.silver;
 
     const counts = await this.rows(
       `SELECT
@@ -210,7 +220,6 @@ export class LocalLakehouse {
     )) {
       result.quarantined[row.rule as DqRule] = Number(row.n);
     }
-    return result;
   }
 
   private async appendFile(
@@ -301,6 +310,23 @@ export class LocalLakehouse {
 
 function csvField(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function newBatchId(): string {
+  return `local-${new Date().toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
+}
+
+function emptyBatchResult(batchId: string): BatchResult {
+  return {
+    batchId,
+    files: [],
+    loaded: 0,
+    checked: 0,
+    quarantined: Object.fromEntries(DQ_RULES.map((rule) => [rule, 0])) as Record<DqRule, number>,
+    silver: { upserts: 0, deletes: 0 },
+    gold: { dailyRowsChanged: 0, customerRowsChanged: 0 },
+    seconds: { bronze: 0, silver: 0, gold: 0, total: 0 },
+  };
 }
 
 function appendBronzeRow(

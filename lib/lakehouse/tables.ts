@@ -4,6 +4,7 @@ export const LAKEHOUSE_TABLES = [
   'batch_files',
   'quarantine_order_events',
   'dq_metrics',
+  'checked_order_events',
   'silver_order_lines',
   'gold_dirty_groups',
   'gold_daily_sales',

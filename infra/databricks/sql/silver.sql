@@ -4,6 +4,7 @@
 -- Safe to run again for the same batch: every write is replaced or a no-op by lsn.
 
 -- The data-quality rules of DESIGN.md, checked in order; `rule` is the first one a record fails.
+-- Evaluated once, into checked_order_events, which the statements after it read.
 CREATE OR REPLACE TEMPORARY VIEW batch_checked AS
 WITH fields AS (
   SELECT
@@ -13,12 +14,30 @@ WITH fields AS (
     CASE WHEN e.op_text = 'd' THEN e.b_txn_text ELSE e.a_txn_text END AS txn_text,
     CASE WHEN e.op_text = 'd' THEN e.b_pno_type ELSE e.a_pno_type END AS pno_type,
     CASE WHEN e.op_text = 'd' THEN e.b_pno_text ELSE e.a_pno_text END AS pno_text,
-    try_cast(CASE WHEN e.lsn_type = 'number' THEN e.lsn_text END AS DECIMAL(38, 10)) AS lsn_dec,
-    try_cast(CASE WHEN e.a_price_type = 'number' THEN e.a_price_text END AS DECIMAL(38, 20)) AS price_dec,
-    try_cast(CASE WHEN e.a_qty_type = 'number' THEN e.a_qty_text END AS DECIMAL(38, 10)) AS qty_dec,
-    try_cast(CASE WHEN e.a_customer_type = 'number' THEN e.a_customer_text END AS DECIMAL(38, 10)) AS customer_dec,
+    -- Plain integer and cents texts cast fast and exactly; only other forms (12.0, 1.5e1, 21.475)
+    -- take the wide DECIMAL(38, x) cast, which is far slower.
+    regexp_extract(CASE WHEN e.lsn_type = 'number' THEN e.lsn_text END, '^-?[0-9]{1,19}$', 0) <> '' AS lsn_plain,
+    regexp_extract(CASE WHEN e.a_price_type = 'number' THEN e.a_price_text END, '^[0-9]{1,8}([.][0-9]{1,2})?$', 0) <> ''
+      AS price_plain,
+    regexp_extract(CASE WHEN e.a_qty_type = 'number' THEN e.a_qty_text END, '^-?[0-9]{1,9}$', 0) <> '' AS qty_plain,
+    regexp_extract(CASE WHEN e.a_customer_type = 'number' THEN e.a_customer_text END, '^[0-9]{1,18}$', 0) <> ''
+      AS customer_plain,
     CASE WHEN e.a_date_type = 'string' THEN e.a_date_text END AS date_text
   FROM batch_events e
+),
+numbers AS (
+  SELECT
+    f.*,
+    CASE WHEN f.lsn_plain THEN try_cast(f.lsn_text AS BIGINT) END AS lsn_int,
+    CASE WHEN f.lsn_type = 'number' AND NOT f.lsn_plain THEN try_cast(f.lsn_text AS DECIMAL(38, 10)) END AS lsn_dec,
+    CASE WHEN f.price_plain THEN try_cast(f.a_price_text AS DECIMAL(10, 2)) END AS price_cents,
+    CASE WHEN f.a_price_type = 'number' AND NOT f.price_plain THEN try_cast(f.a_price_text AS DECIMAL(38, 20)) END
+      AS price_dec,
+    CASE WHEN f.qty_plain THEN try_cast(f.a_qty_text AS BIGINT) END AS qty_int,
+    CASE WHEN f.a_qty_type = 'number' AND NOT f.qty_plain THEN try_cast(f.a_qty_text AS DECIMAL(38, 10)) END AS qty_dec,
+    CASE WHEN f.a_customer_type = 'number' AND NOT f.customer_plain THEN try_cast(f.a_customer_text AS DECIMAL(38, 10)) END
+      AS customer_dec
+  FROM fields f
 ),
 parts AS (
   SELECT
@@ -29,7 +48,7 @@ parts AS (
     regexp_extract(f.date_text, '^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$', 1) AS us_m,
     regexp_extract(f.date_text, '^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$', 2) AS us_d,
     regexp_extract(f.date_text, '^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$', 3) AS us_y
-  FROM fields f
+  FROM numbers f
 ),
 dates AS (
   SELECT
@@ -54,15 +73,30 @@ checks AS (
     d.*,
     -- coalesce: a missing field makes a comparison NULL, and NULL must fail the rule.
     coalesce(d.op_type = 'string' AND d.op_text IN ('c', 'u', 'd', 'r'), false) AS op_ok,
-    coalesce(d.lsn_dec = floor(d.lsn_dec) AND d.lsn_dec >= 0 AND d.lsn_dec <= 9223372036854775807, false) AS lsn_ok,
+    coalesce(
+      CASE
+        WHEN d.lsn_plain THEN d.lsn_int >= 0
+        ELSE d.lsn_dec = floor(d.lsn_dec) AND d.lsn_dec >= 0 AND d.lsn_dec <= 9223372036854775807
+      END,
+      false
+    ) AS lsn_ok,
     coalesce(
       d.image_type = 'object' AND d.txn_type = 'string' AND d.txn_text <> '' AND d.pno_type = 'string' AND d.pno_text <> '',
       false
     ) AS key_ok,
     -- Cents round half-up from the number's text; silver's DECIMAL(10,2) holds below 10^8.
-    coalesce(d.price_dec >= 0 AND try_cast(d.price_dec AS DECIMAL(10, 2)) IS NOT NULL, false) AS price_ok,
     coalesce(
-      d.qty_dec = floor(d.qty_dec) AND d.qty_dec <> 0 AND d.qty_dec BETWEEN -2147483648 AND 2147483647,
+      CASE
+        WHEN d.price_plain THEN d.price_cents IS NOT NULL
+        ELSE d.price_dec >= 0 AND try_cast(d.price_dec AS DECIMAL(10, 2)) IS NOT NULL
+      END,
+      false
+    ) AS price_ok,
+    coalesce(
+      CASE
+        WHEN d.qty_plain THEN d.qty_int <> 0 AND d.qty_int BETWEEN -2147483648 AND 2147483647
+        ELSE d.qty_dec = floor(d.qty_dec) AND d.qty_dec <> 0 AND d.qty_dec BETWEEN -2147483648 AND 2147483647
+      END,
       false
     ) AS quantity_ok,
     coalesce(
@@ -116,14 +150,17 @@ SELECT
   CASE r.rule WHEN 'json' THEN 1 WHEN 'op' THEN 2 WHEN 'lsn' THEN 3 WHEN 'key' THEN 4 WHEN 'price' THEN 5
     WHEN 'quantity' THEN 6 WHEN 'date' THEN 7 END AS rule_order,
   r.op_text AS op,
-  CASE WHEN r.rule IS NULL THEN CAST(r.lsn_dec AS BIGINT) END AS lsn,
+  CASE WHEN r.rule IS NULL THEN coalesce(r.lsn_int, CAST(r.lsn_dec AS BIGINT)) END AS lsn,
   r.txn_text AS transaction_no,
   r.pno_text AS product_no,
   CASE WHEN r.op_text <> 'd' AND r.a_name_type <> 'null' THEN r.a_name_text END AS product_name,
-  CASE WHEN r.op_text <> 'd' AND r.rule IS NULL THEN try_cast(r.price_dec AS DECIMAL(10, 2)) END AS price,
-  CASE WHEN r.op_text <> 'd' AND r.rule IS NULL THEN CAST(r.qty_dec AS INT) END AS quantity,
+  CASE
+    WHEN r.op_text <> 'd' AND r.rule IS NULL THEN coalesce(r.price_cents, try_cast(r.price_dec AS DECIMAL(10, 2)))
+  END AS price,
+  CASE WHEN r.op_text <> 'd' AND r.rule IS NULL THEN CAST(coalesce(r.qty_int, r.qty_dec) AS INT) END AS quantity,
   CASE
     WHEN r.op_text = 'd' OR r.a_customer_type IS NULL OR r.a_customer_type = 'null' THEN NULL
+    WHEN r.customer_plain THEN r.a_customer_text
     WHEN r.a_customer_type = 'number' AND r.customer_dec = floor(r.customer_dec)
       THEN CAST(CAST(r.customer_dec AS DECIMAL(38, 0)) AS STRING)
     ELSE r.a_customer_text
@@ -138,13 +175,23 @@ SELECT
   r.op_text = 'd' AS deleted
 FROM ruled r;
 
+DELETE FROM checked_order_events WHERE batch_id = :batch_id;
+
+INSERT INTO checked_order_events
+SELECT
+  :batch_id, file_path, partition_id, sequence_number, rule, reason, rule_order, op, lsn, transaction_no, product_no,
+  product_name, price, quantity, customer_no, country, order_date, is_cancellation, deleted
+FROM batch_checked;
+
 DELETE FROM quarantine_order_events WHERE batch_id = :batch_id;
 
+-- The raw body comes from bronze, so checked_order_events need not carry every body.
 INSERT INTO quarantine_order_events
   (file_path, partition_id, sequence_number, rule, reason, raw_body, raw_body_encoding, quarantined_at, batch_id)
-SELECT file_path, partition_id, sequence_number, rule, reason, raw_body, raw_body_encoding, now(), :batch_id
-FROM batch_checked
-WHERE rule IS NOT NULL;
+SELECT c.file_path, c.partition_id, c.sequence_number, c.rule, c.reason, b.raw_body, b.raw_body_encoding, now(), :batch_id
+FROM checked_order_events c
+JOIN bronze_order_events b ON b.file_path = c.file_path AND b.sequence_number = c.sequence_number
+WHERE c.batch_id = :batch_id AND c.rule IS NOT NULL;
 
 DELETE FROM dq_metrics WHERE batch_id = :batch_id;
 
@@ -157,7 +204,8 @@ SELECT
   count(CASE WHEN c.rule_order = rules.rule_order THEN 1 END),
   now()
 FROM (VALUES ('json', 1), ('op', 2), ('lsn', 3), ('key', 4), ('price', 5), ('quantity', 6), ('date', 7)) AS rules (rule, rule_order)
-LEFT JOIN batch_checked c ON c.rule_order IS NULL OR c.rule_order >= rules.rule_order
+LEFT JOIN checked_order_events c
+  ON c.batch_id = :batch_id AND (c.rule_order IS NULL OR c.rule_order >= rules.rule_order)
 GROUP BY rules.rule, rules.rule_order;
 
 -- Gold groups of the batch's keys before the MERGE (a change can move a line to another group),
@@ -165,7 +213,9 @@ GROUP BY rules.rule, rules.rule_order;
 INSERT INTO gold_dirty_groups (batch_id, order_date, country, customer_no)
 SELECT DISTINCT :batch_id, s.order_date, s.country, s.customer_no
 FROM silver_order_lines s
-JOIN (SELECT DISTINCT transaction_no, product_no FROM batch_checked WHERE rule IS NULL) k
+JOIN (
+  SELECT DISTINCT transaction_no, product_no FROM checked_order_events WHERE batch_id = :batch_id AND rule IS NULL
+) k
   ON s.transaction_no = k.transaction_no AND s.product_no = k.product_no
 WHERE NOT s._deleted;
 
@@ -181,8 +231,8 @@ USING (
         PARTITION BY c.transaction_no, c.product_no
         ORDER BY c.lsn DESC, c.deleted DESC, c.file_path DESC, c.sequence_number DESC
       ) AS rank_in_batch
-    FROM batch_checked c
-    WHERE c.rule IS NULL
+    FROM checked_order_events c
+    WHERE c.batch_id = :batch_id AND c.rule IS NULL
   ) ranked
   WHERE ranked.rank_in_batch = 1
 ) AS n
@@ -208,6 +258,10 @@ VALUES
 INSERT INTO gold_dirty_groups (batch_id, order_date, country, customer_no)
 SELECT DISTINCT :batch_id, s.order_date, s.country, s.customer_no
 FROM silver_order_lines s
-JOIN (SELECT DISTINCT transaction_no, product_no FROM batch_checked WHERE rule IS NULL) k
+JOIN (
+  SELECT DISTINCT transaction_no, product_no FROM checked_order_events WHERE batch_id = :batch_id AND rule IS NULL
+) k
   ON s.transaction_no = k.transaction_no AND s.product_no = k.product_no
 WHERE NOT s._deleted;
+
+DELETE FROM checked_order_events WHERE batch_id = :batch_id;

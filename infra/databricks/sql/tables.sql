@@ -43,6 +43,30 @@ CREATE TABLE IF NOT EXISTS dq_metrics (
   measured_at TIMESTAMP
 ) USING DELTA;
 
+-- A batch's records with their data-quality verdict and normalised columns, checked once and read
+-- by every silver statement; kept only while the batch's silver step runs.
+CREATE TABLE IF NOT EXISTS checked_order_events (
+  batch_id STRING,
+  file_path STRING,
+  partition_id STRING,
+  sequence_number BIGINT,
+  rule STRING,
+  reason STRING,
+  rule_order INT,
+  op STRING,
+  lsn BIGINT,
+  transaction_no STRING,
+  product_no STRING,
+  product_name STRING,
+  price DECIMAL(10, 2),
+  quantity INT,
+  customer_no STRING,
+  country STRING,
+  order_date DATE,
+  is_cancellation BOOLEAN,
+  deleted BOOLEAN
+) USING DELTA;
+
 CREATE TABLE IF NOT EXISTS silver_order_lines (
   transaction_no STRING,
   product_no STRING,
