@@ -16,6 +16,7 @@ import { CapturePathFormat } from '../capture/capturePath';
 import { parseEnqueuedTimeUtc } from '../capture/enqueuedTime';
 import { CaptureRecordWithoutProperties } from '../capture/schema';
 import { DQ_RULES, DqRule } from '../cdc/event';
+import { parseJsonText } from '../cdc/jsonText';
 import { CaptureStore } from '../storage/captureStore';
 import { SqlStatement, readSqlFile, toDuckDbSql } from './sqlText';
 
@@ -365,10 +366,15 @@ function appendBronzeRow(
   bronze.endRow();
 }
 
-/** RFC 8259 JSON as JSON.parse takes it: DuckDB's parser also takes trailing commas and NaN. */
-function isStrictJson(text: string): boolean {
+/**
+ * Strict JSON by the validator's rules (lib/cdc/jsonText.ts): DuckDB's parser also takes trailing
+ * commas and NaN. JSON.parse decides, except that a `\\u` escape may hide an unpaired surrogate,
+ * which JSON.parse takes and the rules refuse: such rare bodies go through the exact parser.
+ */
+export function isStrictJson(text: string): boolean {
   try {
-    JSON.parse(text);
+    if (text.includes('\\u')) parseJsonText(text);
+    else JSON.parse(text);
     return true;
   } catch {
     return false;
