@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     report('warm', events, warm);
     await lakehouse.rows(`COPY (SELECT * FROM bronze_order_events WHERE batch_id = 'cold') TO '${dir}/bronze.parquet'`);
     await lakehouse.rows(`COPY (SELECT * FROM batch_files WHERE batch_id = 'cold') TO '${dir}/batch_files.parquet'`);
-    lakehouse.close();
+    await lakehouse.close();
 
     // The floor: the cold run's events already in bronze of a fresh database, SQL steps only.
     const floorDb = await LocalLakehouse.open(path.join(dir, 'floor.duckdb'));
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     await floorDb.rows(`INSERT INTO batch_files SELECT * FROM read_parquet('${dir}/batch_files.parquet')`);
     const floor = await floorDb.applyLoadedBatch('cold');
     report('floor (SQL only, cold)', events, floor);
-    floorDb.close();
+    await floorDb.close();
     console.log(
       JSON.stringify({ coldOverFloor: +(cold.seconds.total / floor.seconds.total).toFixed(2), target: '≤ 1.6' }),
     );

@@ -217,7 +217,7 @@ describe('the TypeScript validator and the shared SQL agree', () => {
         'quantity',
       ]);
     } finally {
-      lakehouse.close();
+      await lakehouse.close();
     }
   });
 });
@@ -372,7 +372,7 @@ describe('incremental gold', () => {
           );
           expect(await lakehouse.rows('SELECT count(*) AS n FROM gold_dirty_groups')).toEqual([{ n: '0' }]);
         } finally {
-          lakehouse.close();
+          await lakehouse.close();
         }
       }),
       { numRuns: 25 },

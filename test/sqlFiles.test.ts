@@ -42,7 +42,7 @@ describe('shared SQL files', () => {
       );
       expect(tables.map((t) => t.table_name)).toEqual([...LAKEHOUSE_TABLES, 'bronze_loaded_files'].sort());
     } finally {
-      lakehouse.close();
+      await lakehouse.close();
     }
   });
 

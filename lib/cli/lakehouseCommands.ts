@@ -49,7 +49,7 @@ export async function ingestCommand(args: string[], config: AppConfig, signal: A
     const result = await lakehouse.ingest(files, { batchId: values['batch-id'], signal });
     process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatResult(result));
   } finally {
-    lakehouse.close();
+    await lakehouse.close();
   }
 }
 
@@ -107,6 +107,6 @@ async function writeRows(
       if (!process.stdout.write(line)) await once(process.stdout, 'drain');
     }
   } finally {
-    lakehouse.close();
+    await lakehouse.close();
   }
 }
