@@ -31,7 +31,12 @@ async function writeFiles(root: string, events: number, files: number): Promise<
   const runs: BatchFile[][] = [[], []];
   for (let f = 0; f < files * 2; f++) {
     const windowStart = new Date(Date.UTC(2026, 10, 24, 9, 0, 0) + f * 60_000);
-    const filePath = format.build({ namespace: 'ordersns', eventHub: 'orders', partitionId: String(f % 8), windowStart });
+    const filePath = format.build({
+      namespace: 'ordersns',
+      eventHub: 'orders',
+      partitionId: String(f % 8),
+      windowStart,
+    });
     const parts = [encoder.header()];
     let block: Buffer[] = [];
     for (let i = 0; i < perFile; i++) {
@@ -86,15 +91,21 @@ async function main(): Promise<void> {
   try {
     const generated = performance.now();
     const [first, second] = await writeFiles(path.join(dir, 'capture'), events, files);
-    console.error(`wrote ${files * 2} Capture files in ${((performance.now() - generated) / 1000).toFixed(1)} s`);
+    console.error(
+      `wrote ${files * 2} Capture files in ${((performance.now() - generated) / 1000).toFixed(1)} s`,
+    );
 
     const lakehouse = await LocalLakehouse.open(path.join(dir, 'lakehouse.duckdb'));
     const cold = await lakehouse.ingest(first, { batchId: 'cold' });
     report('cold', events, cold);
     const warm = await lakehouse.ingest(second, { batchId: 'warm' });
     report('warm', events, warm);
-    await lakehouse.rows(`COPY (SELECT * FROM bronze_order_events WHERE batch_id = 'cold') TO '${dir}/bronze.parquet'`);
-    await lakehouse.rows(`COPY (SELECT * FROM batch_files WHERE batch_id = 'cold') TO '${dir}/batch_files.parquet'`);
+    await lakehouse.rows(
+      `COPY (SELECT * FROM bronze_order_events WHERE batch_id = 'cold') TO '${dir}/bronze.parquet'`,
+    );
+    await lakehouse.rows(
+      `COPY (SELECT * FROM batch_files WHERE batch_id = 'cold') TO '${dir}/batch_files.parquet'`,
+    );
     await lakehouse.close();
 
     // The floor: the cold run's events already in bronze of a fresh database, SQL steps only.
@@ -105,7 +116,10 @@ async function main(): Promise<void> {
     report('floor (SQL only, cold)', events, floor);
     await floorDb.close();
     console.log(
-      JSON.stringify({ coldOverFloor: +(cold.seconds.total / floor.seconds.total).toFixed(2), target: '≤ 1.6' }),
+      JSON.stringify({
+        coldOverFloor: +(cold.seconds.total / floor.seconds.total).toFixed(2),
+        target: '≤ 1.6',
+      }),
     );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -134,12 +134,76 @@ describe('orders-pipeline CLI', () => {
     });
   });
 
-  it('start brings up Azurite under LOCAL_DATA_DIR, replays into the capture container and stops', async () => {
+  it('start brings up Azurite under LOCAL_DATA_DIR, replays, ingests into gold and stops', async () => {
     const dataDir = tempDir();
     const result = await run(['start', '--events', '1500', '--json'], { LOCAL_DATA_DIR: dataDir });
     expect(result.stderr).toContain('start: Azurite on 127.0.0.1:10000-10002');
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ events: 1500 });
+    const [replay, batch, gold] = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(replay).toMatchObject({ events: 1500 });
+    expect(batch).toMatchObject({ loaded: 1500, checked: 1500 });
+    expect(gold.orders).toBeGreaterThan(0);
     expect(fs.readdirSync(path.join(dataDir, 'azurite')).length).toBeGreaterThan(0);
+    expect(fs.existsSync(path.join(dataDir, 'lakehouse.duckdb'))).toBe(true);
+
+    // A second start adds its files; those of the first are not loaded again.
+    const again = await run(['start', '--events', '500', '--seed', '2', '--first-lsn', '100000', '--json'], {
+      LOCAL_DATA_DIR: dataDir,
+    });
+    expect(again.code).toBe(0);
+    const second = JSON.parse(again.stdout.trim().split('\n')[1]) as { loaded: number; checked: number };
+    expect(second).toMatchObject({ loaded: 500, checked: 2000 });
+  });
+
+  it('ingest, export and query work on the lakehouse from the command line', async () => {
+    const db = path.join(tempDir(), 'lakehouse.duckdb');
+    const fixtures = path.join(__dirname, '..', '..', 'shared', 'fixtures', 'capture');
+    const ingest = await run(['ingest', fixtures, '--db', db]);
+    expect(ingest.code).toBe(0);
+    expect(ingest.stdout).toMatch(/bronze: +80 records loaded from 3 files/);
+    const exported = await run(['export', 'gold_daily_sales', '--db', db]);
+    expect(exported.code).toBe(0);
+    const rows = exported.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(Object.keys(rows[0])).toEqual([
+      'order_date',
+      'country',
+      'orders',
+      'order_lines',
+      'units',
+      'revenue',
+      'cancelled_orders',
+      'cancelled_units',
+      'cancelled_revenue',
+      'customers',
+    ]);
+    const csv = await run(['export', 'silver_order_lines', '--db', db, '--format', 'csv']);
+    expect(csv.stdout.split('\r\n')[0]).toBe(
+      'transaction_no,product_no,product_name,price,quantity,customer_no,country,order_date,is_cancellation,_lsn,_deleted,_updated_at',
+    );
+    const query = await run(['query', 'SELECT count(*) AS n FROM silver_order_lines', '--db', db]);
+    expect(JSON.parse(query.stdout)).toEqual({ n: 64 });
+    expect(await run(['export', 'nope', '--db', db])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown table'),
+    });
+  });
+
+  it('ingest exits 1 naming the file when a Capture file is corrupt', async () => {
+    const dir = tempDir();
+    const bad = path.join(dir, 'ordersns', 'orders', '0', '2026', '11', '24', '09', '16', '48.avro');
+    fs.mkdirSync(path.dirname(bad), { recursive: true });
+    fs.writeFileSync(bad, 'not avro at all');
+    const result = await run(['ingest', dir, '--db', path.join(dir, 'db.duckdb')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `file ${bad}: corrupt Capture file at byte 0: not an Avro object container file`,
+    );
   });
 });

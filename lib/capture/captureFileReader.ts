@@ -11,7 +11,6 @@ import {
   unwrapPropertyValue,
 } from './schema';
 
-
 export type CaptureFileErrorKind = 'truncated' | 'corrupt' | 'unsupported';
 
 /** A Capture file that cannot be read, with where in it the problem lies. */

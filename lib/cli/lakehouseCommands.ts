@@ -47,13 +47,13 @@ export async function ingestCommand(args: string[], config: AppConfig, signal: A
   });
   try {
     const result = await lakehouse.ingest(files, { batchId: values['batch-id'], signal });
-    process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatResult(result));
+    process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatBatchResult(result));
   } finally {
     await lakehouse.close();
   }
 }
 
-function formatResult(r: BatchResult): string {
+export function formatBatchResult(r: BatchResult): string {
   const skipped = r.files.filter((f) => f.skipped).length;
   const quarantined = Object.entries(r.quarantined)
     .filter(([, n]) => n > 0)

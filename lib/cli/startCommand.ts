@@ -2,14 +2,20 @@ import path from 'node:path';
 import { AppConfig } from '../config';
 import { assertPortFree, startAzurite } from '../local/azurite';
 import { captureStoreForConnection } from '../storage/captureStore';
+import { goldSummary, formatGold } from '../lakehouse/goldSummary';
+import { listBatchFiles } from '../lakehouse/batchFiles';
+import { LocalLakehouse } from '../lakehouse/localLakehouse';
+import { formatBatchResult } from './lakehouseCommands';
 import { simulateCommand } from './simulateCommand';
 
 export const START_HELP = `orders-pipeline start [simulate options]
 
 Runs the local loop on the embedded defaults: starts Azurite (data under LOCAL_DATA_DIR/azurite,
 ports 10000-10002 like UseDevelopmentStorage=true), replays orders through the Capture emulator
-into the capture container, prints the summary and stops. Takes the options of simulate
-(default --events 20000). Ctrl+C stops the replay early; whatever was published is flushed.
+into the capture container, ingests the container's new Capture files into the local lakehouse
+(LOCAL_DATA_DIR/lakehouse.duckdb: bronze, silver, gold), prints gold and stops. Takes the options
+of simulate (default --events 20000). Ctrl+C stops the replay early; whatever was published is
+flushed and ingested. A second start adds to the same data.
 `;
 
 const DEV_PORTS = { blobPort: 10000, queuePort: 10001, tablePort: 10002 };
@@ -29,6 +35,21 @@ export async function startCommand(args: string[], config: AppConfig, signal: Ab
       config.CAPTURE_CONTAINER,
     );
     await simulateCommand(args, config, signal, { events: 20_000, store });
+    const files = await listBatchFiles(store);
+    const lakehouse = await LocalLakehouse.open(path.resolve(config.LOCAL_DATA_DIR, 'lakehouse.duckdb'), {
+      pathFormat: config.CAPTURE_PATH_FORMAT,
+    });
+    try {
+      const result = await lakehouse.ingest(files);
+      const gold = await goldSummary(lakehouse);
+      if (args.includes('--json')) {
+        process.stdout.write(`${JSON.stringify(result)}\n${JSON.stringify(gold)}\n`);
+      } else {
+        process.stdout.write(`${formatBatchResult(result)}${formatGold(gold)}`);
+      }
+    } finally {
+      await lakehouse.close();
+    }
   } finally {
     await azurite.stop();
   }

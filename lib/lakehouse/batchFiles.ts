@@ -28,10 +28,16 @@ export async function resolveBatchFiles(args: string[], signal?: AbortSignal): P
     if (location.kind === 'dir' && !fs.existsSync(location.path)) {
       throw new Error(`${arg}: no such file or folder`);
     }
-    const store: CaptureStore = openCaptureStore(location);
-    for await (const file of store.list({ signal })) files.push({ store, path: file.path });
+    files.push(...(await listBatchFiles(openCaptureStore(location), signal)));
   }
   return files.sort((a, b) => compare(a.store.fileUrl(a.path), b.store.fileUrl(b.path)));
+}
+
+/** Every Capture file of a store, as a batch takes them. */
+export async function listBatchFiles(store: CaptureStore, signal?: AbortSignal): Promise<BatchFile[]> {
+  const files: BatchFile[] = [];
+  for await (const file of store.list({ signal })) files.push({ store, path: file.path });
+  return files;
 }
 
 function compare(a: string, b: string): number {

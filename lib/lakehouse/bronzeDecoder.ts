@@ -1,19 +1,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CaptureFileError, CaptureFileErrorKind, readCaptureBlocksWithoutProperties } from '../capture/captureFileReader';
+import {
+  CaptureFileError,
+  CaptureFileErrorKind,
+  readCaptureBlocksWithoutProperties,
+} from '../capture/captureFileReader';
 import { BronzeColumns, toBronzeColumns } from './bronzeRows';
 
 export type DecoderRequest =
-  | { type: 'start'; file: string }
-  | { type: 'chunk'; data: ArrayBuffer }
-  | { type: 'end' };
+  { type: 'start'; file: string } | { type: 'chunk'; data: ArrayBuffer } | { type: 'end' };
 
 export type DecoderReply =
   | { type: 'ack' }
   | { type: 'block'; columns: BronzeColumns }
   | { type: 'done'; records: number }
-  | { type: 'error'; message: string; capture?: { kind: CaptureFileErrorKind; offset: number; detail: string } };
+  | {
+      type: 'error';
+      message: string;
+      capture?: { kind: CaptureFileErrorKind; offset: number; detail: string };
+    };
 
 /** Chunks of a file the main thread may have handed the worker before it consumed them. */
 const MAX_CHUNKS_IN_FLIGHT = 8;
@@ -112,7 +118,8 @@ export class BronzeDecoder {
         const data = new Uint8Array(chunk).buffer;
         worker.postMessage({ type: 'chunk', data } satisfies DecoderRequest, [data]);
         inFlight++;
-        while (inFlight >= MAX_CHUNKS_IN_FLIGHT && !failure) await new Promise<void>((resolve) => (acked = resolve));
+        while (inFlight >= MAX_CHUNKS_IN_FLIGHT && !failure)
+          await new Promise<void>((resolve) => (acked = resolve));
       }
     } catch (error) {
       // Let the worker finish this file before the error leaves, so the next file starts clean.

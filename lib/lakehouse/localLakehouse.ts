@@ -15,6 +15,7 @@ import {
   VARCHAR,
   listValue,
 } from '@duckdb/node-api';
+import { CaptureFileError } from '../capture/captureFileReader';
 import { CapturePathFormat } from '../capture/capturePath';
 import { DQ_RULES, DqRule } from '../cdc/event';
 import { CaptureStore } from '../storage/captureStore';
@@ -102,7 +103,10 @@ export class LocalLakehouse {
   }
 
   /** Runs one batch: bronze load (skipping files already loaded), rules, silver, gold; all or nothing. */
-  async ingest(files: BatchFile[], options: { batchId?: string; signal?: AbortSignal } = {}): Promise<BatchResult> {
+  async ingest(
+    files: BatchFile[],
+    options: { batchId?: string; signal?: AbortSignal } = {},
+  ): Promise<BatchResult> {
     const batchId = options.batchId ?? newBatchId();
     let currentFile: string | undefined;
     return this.transaction(
@@ -140,7 +144,12 @@ export class LocalLakehouse {
     } catch (error) {
       await this.connection.run('ROLLBACK');
       if (error instanceof BatchError) throw error;
-      throw new BatchError(batchId, currentFile(), (error as Error).message, { cause: error });
+      // A CaptureFileError's message names its file; the batch error names it once.
+      const message =
+        error instanceof CaptureFileError
+          ? `${error.kind} Capture file at byte ${error.offset}: ${error.detail}`
+          : (error as Error).message;
+      throw new BatchError(batchId, currentFile(), message, { cause: error });
     }
   }
 
@@ -241,11 +250,21 @@ export class LocalLakehouse {
     const staging = await this.connection.createAppender('bronze_staging');
     let records: number;
     try {
-      records = await this.decoder.decode(url, source, (columns) => appendStagedColumns(staging, columns), signal);
+      records = await this.decoder.decode(
+        url,
+        source,
+        (columns) => appendStagedColumns(staging, columns),
+        signal,
+      );
     } finally {
       staging.closeSync();
     }
-    await this.runFile('bronze', { batch_id: batchId, file_path: url, partition_id: partitionId, ingested_at: now });
+    await this.runFile('bronze', {
+      batch_id: batchId,
+      file_path: url,
+      partition_id: partitionId,
+      ingested_at: now,
+    });
     return { records, bytes };
   }
 
