@@ -137,7 +137,7 @@ export const SETTINGS = {
     CAPTURE_CODECS,
   ),
   LOCAL_DATA_DIR: text({
-    description: 'Folder for the local stack’s data (Azurite, DuckDB).',
+    description: 'Folder for the local stack’s data (Azurite, the DuckDB lakehouse).',
     default: '.local',
   }),
 } satisfies Record<string, Setting<unknown>>;
