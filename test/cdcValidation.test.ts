@@ -1,15 +1,7 @@
 import { validateCdcBody, Validation } from '../lib/cdc/validate';
+import { line as orderLine } from './lakehouseFixtures';
 
-const line = {
-  TransactionNo: '581482',
-  Date: '2019-12-09',
-  ProductNo: '22485',
-  ProductName: 'Set Of 2 Wooden Market Crates',
-  Price: 21.47,
-  Quantity: 12,
-  CustomerNo: '17490',
-  Country: 'United Kingdom',
-};
+const line = orderLine({ Date: '2019-12-09' });
 
 function body(overrides: Record<string, unknown> = {}, after: Record<string, unknown> = {}): string {
   return JSON.stringify({
