@@ -231,6 +231,7 @@ describe('local lakehouse (DuckDB, shared SQL)', () => {
     const before = await snapshot();
     const again = await lakehouse.ingest([file]);
     expect(again.files).toEqual([expect.objectContaining({ skipped: true, records: 2 })]);
+    expect((await lakehouse.ingest([file, file])).files).toHaveLength(1);
     expect(again.loaded).toBe(0);
     expect(again.checked).toBe(2);
     expect(again.gold).toEqual({ dailyRowsChanged: 0, customerRowsChanged: 0 });

@@ -167,9 +167,13 @@ export class LocalLakehouse {
     const batchFiles = await this.connection.createAppender('batch_files');
     const now = timestamp(Date.now());
     try {
+      const seen = new Set<string>();
       for (const file of files) {
         signal?.throwIfAborted();
         const url = file.store.fileUrl(file.path);
+        // A file named twice (two overlapping arguments, say) is one file of the batch.
+        if (seen.has(url)) continue;
+        seen.add(url);
         onFile(url);
         const previous = loaded.get(url);
         let records = previous?.records ?? 0;
