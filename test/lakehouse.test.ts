@@ -237,8 +237,9 @@ describe('local lakehouse (DuckDB, shared SQL)', () => {
     expect(again.gold).toEqual({ dailyRowsChanged: 0, customerRowsChanged: 0 });
     expect(await snapshot()).toEqual(before);
     expect(await lakehouse.rows('SELECT count(DISTINCT batch_id) AS n FROM batch_files')).toEqual([
-      { n: '2' },
+      { n: '3' },
     ]);
+    expect(await lakehouse.rows('SELECT count(*) AS n FROM batch_files')).toEqual([{ n: '3' }]);
   });
 
   it('records an empty file as loaded and changes nothing', async () => {
