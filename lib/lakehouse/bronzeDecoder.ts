@@ -31,13 +31,13 @@ const MAX_CHUNKS_IN_FLIGHT = 8;
 export class BronzeDecoder {
   private worker?: Worker;
 
-  constructor() {
-    const compiled = path.join(__dirname, 'bronzeDecodeWorker.js');
-    if (__filename.endsWith('.js') && fs.existsSync(compiled)) this.worker = new Worker(compiled);
-    else {
-      const built = path.resolve(__dirname, '..', '..', 'dist', 'lib', 'lakehouse', 'bronzeDecodeWorker.js');
-      if (fs.existsSync(built)) this.worker = new Worker(built);
-    }
+  constructor(options: { worker?: boolean } = {}) {
+    if (options.worker === false) return;
+    // Next to this file in the build; from the source tree (jest), the build's copy.
+    const script = __filename.endsWith('.js')
+      ? path.join(__dirname, 'bronzeDecodeWorker.js')
+      : path.resolve(__dirname, '..', '..', 'dist', 'lib', 'lakehouse', 'bronzeDecodeWorker.js');
+    if (fs.existsSync(script)) this.worker = new Worker(script);
   }
 
   get inWorker(): boolean {
