@@ -166,36 +166,46 @@ export class LocalLakehouse {
     const history = await this.connection.createAppender('bronze_loaded_files');
     const batchFiles = await this.connection.createAppender('batch_files');
     const now = timestamp(Date.now());
+    // Each file to load is decoded one ahead: the worker decodes the next while DuckDB moves this
+    // one from staging into bronze.
+    const entries = uniqueByUrl(files).map((file) => ({ ...file, previous: loaded.get(file.url) }));
+    const toLoad = entries.filter((e) => !e.previous);
+    const decodes = new Map<string, FileDecode>();
+    const decodeOf = (index: number): FileDecode | undefined => {
+      const entry = toLoad[index];
+      if (!entry) return undefined;
+      let decode = decodes.get(entry.url);
+      if (!decode) {
+        decode = new FileDecode(this.decoder, entry, entry.url, signal);
+        decodes.set(entry.url, decode);
+      }
+      return decode;
+    };
     try {
-      const seen = new Set<string>();
-      for (const file of files) {
+      let next = 0;
+      for (const entry of entries) {
         signal?.throwIfAborted();
-        const url = file.store.fileUrl(file.path);
-        // A file named twice (two overlapping arguments, say) is one file of the batch.
-        if (seen.has(url)) continue;
-        seen.add(url);
-        onFile(url);
-        const previous = loaded.get(url);
-        let records = previous?.records ?? 0;
-        let bytes = previous?.bytes ?? 0;
-        if (!previous) {
-          ({ records, bytes } = await this.appendFile(file, url, batchId, now, signal));
-          history.appendVarchar(url);
+        onFile(entry.url);
+        let records = entry.previous?.records ?? 0;
+        let bytes = entry.previous?.bytes ?? 0;
+        if (!entry.previous) {
+          const decode = decodeOf(next++)!;
+          ({ records, bytes } = await this.loadFile(decode, entry, batchId, now, () => decodeOf(next)));
+          history.appendVarchar(entry.url);
           history.appendBigInt(BigInt(records));
           history.appendBigInt(BigInt(bytes));
           history.appendVarchar(batchId);
           history.appendTimestamp(now);
           history.endRow();
-          loaded.set(url, { records, bytes });
           result.loaded += records;
         }
         batchFiles.appendVarchar(batchId);
-        batchFiles.appendVarchar(url);
+        batchFiles.appendVarchar(entry.url);
         batchFiles.appendBigInt(BigInt(bytes));
         batchFiles.appendBigInt(BigInt(records));
         batchFiles.appendTimestamp(now);
         batchFiles.endRow();
-        result.files.push({ file: url, records, bytes, skipped: previous !== undefined });
+        result.files.push({ file: entry.url, records, bytes, skipped: entry.previous !== undefined });
       }
       onFile(undefined);
       history.closeSync();
@@ -203,6 +213,8 @@ export class LocalLakehouse {
     } catch (error) {
       history.closeSync();
       batchFiles.closeSync();
+      // A file decoded ahead finishes before the error leaves, so the worker is free again.
+      await Promise.all([...decodes.values()].map((d) => d.done.catch(() => undefined)));
       throw error;
     }
     result.seconds.bronze = (performance.now() - started) / 1000;
@@ -240,36 +252,32 @@ export class LocalLakehouse {
     }
   }
 
-  private async appendFile(
+  /** Appends one decoded file to bronze through the staging table. */
+  private async loadFile(
+    decode: FileDecode,
     file: BatchFile,
-    url: string,
     batchId: string,
     now: DuckDBTimestampValue,
-    signal: AbortSignal | undefined,
+    startNext: () => void,
   ): Promise<{ records: number; bytes: number }> {
     const pathFormat = this.options.pathFormat ?? new CapturePathFormat();
     const partitionId = pathFormat.matches(file.path) ? pathFormat.parse(file.path).partitionId : null;
-    let bytes = 0;
-    const source = countBytes(file.store.read(file.path, { signal }), (n) => (bytes += n));
     const staging = await this.connection.createAppender('bronze_staging');
     let records: number;
     try {
-      records = await this.decoder.decode(
-        url,
-        source,
-        (columns) => appendStagedColumns(staging, columns),
-        signal,
-      );
+      decode.drainInto((columns) => appendStagedColumns(staging, columns));
+      records = await decode.done;
     } finally {
       staging.closeSync();
     }
+    startNext();
     await this.runFile('bronze', {
       batch_id: batchId,
-      file_path: url,
+      file_path: decode.url,
       partition_id: partitionId,
       ingested_at: now,
     });
-    return { records, bytes };
+    return { records, bytes: decode.bytes };
   }
 
   private async loadedFiles(urls: string[]): Promise<Map<string, { records: number; bytes: number }>> {
@@ -340,6 +348,53 @@ export class LocalLakehouse {
 
 function csvField(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/**
+ * One file's decode, started ahead of its turn: blocks that arrive before the appender is ready
+ * wait here (at most one file's worth), then flow straight to it.
+ */
+class FileDecode {
+  readonly done: Promise<number>;
+  bytes = 0;
+  private waiting: BronzeColumns[] = [];
+  private sink?: (columns: BronzeColumns) => void;
+
+  constructor(
+    decoder: BronzeDecoder,
+    file: BatchFile,
+    readonly url: string,
+    signal: AbortSignal | undefined,
+  ) {
+    const source = countBytes(file.store.read(file.path, { signal }), (n) => (this.bytes += n));
+    this.done = decoder.decode(
+      url,
+      source,
+      (columns) => (this.sink ? this.sink(columns) : this.waiting.push(columns)),
+      signal,
+    );
+    // Awaited when its turn comes (or when the batch fails); not an unhandled rejection meanwhile.
+    this.done.catch(() => undefined);
+  }
+
+  drainInto(sink: (columns: BronzeColumns) => void): void {
+    for (const columns of this.waiting) sink(columns);
+    this.waiting = [];
+    this.sink = sink;
+  }
+}
+
+function uniqueByUrl(files: BatchFile[]): (BatchFile & { url: string })[] {
+  const seen = new Set<string>();
+  const unique: (BatchFile & { url: string })[] = [];
+  for (const file of files) {
+    const url = file.store.fileUrl(file.path);
+    // A file named twice (two overlapping arguments, say) is one file of the batch.
+    if (seen.has(url)) continue;
+    seen.add(url);
+    unique.push({ ...file, url });
+  }
+  return unique;
 }
 
 function newBatchId(): string {
