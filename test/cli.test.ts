@@ -117,6 +117,17 @@ describe('orders-pipeline CLI', () => {
       expect(bodies).toHaveLength(2000);
     });
 
+    it('ingest reads Capture files straight from a container URL', async () => {
+      const url = `${azurite().blobEndpoint}/ingest-me`;
+      expect((await run(['simulate', '--events', '1200', '--out', url, '--json'])).code).toBe(0);
+      const db = path.join(tempDir(), 'lakehouse.duckdb');
+      const result = await run(['ingest', url, '--db', db, '--json']);
+      expect(result.code).toBe(0);
+      const batch = JSON.parse(result.stdout) as { loaded: number; files: { file: string }[] };
+      expect(batch.loaded).toBe(1200);
+      expect(batch.files[0].file).toMatch(new RegExp(`^${url}/ordersns/orders/\\d+/`));
+    });
+
     it('Ctrl+C stops a replay early and flushes everything published', async () => {
       const url = `${azurite().blobEndpoint}/interrupted`;
       const result = await run(
