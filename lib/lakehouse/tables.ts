@@ -10,5 +10,3 @@ export const LAKEHOUSE_TABLES = [
   'gold_daily_sales',
   'gold_customer_sales',
 ] as const;
-
-export type LakehouseTable = (typeof LAKEHOUSE_TABLES)[number];
