@@ -148,8 +148,7 @@ function integerOf(value: JsonNumber): bigint | undefined {
 /** CustomerNo: a number becomes its decimal text (17490 → "17490", 17490.0 → "17490"). */
 function customerNoOf(value: JsonValue | undefined): string | null {
   if (value instanceof JsonNumber) {
-    const decimal = parseDecimal(value.text);
-    const integer = decimal && toExactInteger(decimal);
+    const integer = integerOf(value);
     return integer !== undefined ? String(integer) : value.text;
   }
   return textOf(value);

@@ -1,4 +1,5 @@
 import { CdcEvent, CdcOp, OrderLine, isCancellation } from '../cdc/event';
+import { parseOrderDate } from '../cdc/orderDate';
 import { SeededRandom } from './random';
 
 export interface ChangeMix {
@@ -162,10 +163,8 @@ function updated(line: OrderLine, random: SeededRandom): OrderLine {
   } else if (roll < 0.8) {
     next.Price = Math.round(line.Price * (0.8 + random.next() * 0.4) * 100) / 100;
   } else if (roll < 0.9) {
-    const [month, day, year] = line.Date.includes('/')
-      ? line.Date.split('/').map(Number)
-      : [Number(line.Date.slice(5, 7)), Number(line.Date.slice(8, 10)), Number(line.Date.slice(0, 4))];
-    const moved = new Date(Date.UTC(year, month - 1, day + random.int(1, 3)));
+    const moved = new Date(`${parseOrderDate(line.Date)}T00:00:00Z`);
+    moved.setUTCDate(moved.getUTCDate() + random.int(1, 3));
     next.Date = `${moved.getUTCMonth() + 1}/${moved.getUTCDate()}/${moved.getUTCFullYear()}`;
   } else if (roll < 0.95) {
     next.Country = random.pick(['France', 'Germany', 'EIRE', 'Netherlands']);
