@@ -5,6 +5,7 @@ import {
   CaptureFileError,
   readCaptureBlocksWithoutProperties,
   readCaptureRecords,
+  summarizeCaptureFile,
 } from '../lib/capture/captureFileReader';
 import { encodeCaptureFile } from '../lib/capture/captureFileWriter';
 import { CaptureCodec, CapturePropertyValue, CaptureRecord } from '../lib/capture/schema';
@@ -145,6 +146,53 @@ describe('Capture reader errors', () => {
     const snappy = Buffer.from(file.toString('latin1').replace('deflate', 'snappy!'), 'latin1');
     const error = await failure(snappy);
     expect(error.kind).toBe('unsupported');
+  });
+});
+
+describe('Capture file summary (block headers only)', () => {
+  it('counts the records of every fixture as the decoder does', async () => {
+    const expected = expectedCaptureRecords();
+    for (const file of new Set(expected.map((r) => r.file))) {
+      const buffer = fs.readFileSync(path.join(CAPTURE_FIXTURES, file));
+      const summary = await summarizeCaptureFile(chunked(buffer, 100), { file });
+      expect({ file, ...summary }).toEqual({
+        file,
+        records: expected.filter((r) => r.file === file).length,
+        blocks: expect.any(Number),
+        bytes: buffer.length,
+      });
+    }
+  });
+
+  it('counts blocks without inflating them, and reports a header-only file as empty', async () => {
+    const file = await encodeCaptureFile(sampleRecords(120), { codec: 'deflate', recordsPerBlock: 50 });
+    expect(await summarizeCaptureFile(chunked(file, 33), { file: 'f' })).toEqual({
+      records: 120,
+      blocks: 3,
+      bytes: file.length,
+    });
+    const empty = await encodeCaptureFile([], { codec: 'deflate' });
+    expect(await summarizeCaptureFile(chunked(empty), { file: 'e' })).toEqual({
+      records: 0,
+      blocks: 0,
+      bytes: empty.length,
+    });
+  });
+
+  it('rejects truncated files and damaged sync markers with the reader’s errors', async () => {
+    const file = await encodeCaptureFile(sampleRecords(100), { codec: 'null', recordsPerBlock: 50 });
+    await expect(
+      summarizeCaptureFile(chunked(file.subarray(0, file.length - 5)), { file: 't' }),
+    ).rejects.toMatchObject({
+      kind: 'truncated',
+      file: 't',
+    });
+    const damaged = Buffer.from(file);
+    damaged[damaged.length - 1] ^= 0xff;
+    await expect(summarizeCaptureFile(chunked(damaged), { file: 'd' })).rejects.toMatchObject({
+      kind: 'corrupt',
+      offset: file.length - 16,
+    });
   });
 });
 

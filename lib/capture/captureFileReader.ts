@@ -127,6 +127,79 @@ function decoderFor(
   return entry;
 }
 
+/** A block as stored: its record count and (still compressed) data. */
+interface RawBlock {
+  offset: number;
+  count: number;
+  data: Buffer;
+}
+
+/** Walks the container's structure (header, blocks, sync markers) without decoding any record. */
+async function* walkBlocks(input: ByteReader, signal: AbortSignal | undefined): AsyncGenerator<RawBlock> {
+  const sync = await input.bytes(16, 'the sync marker');
+  for (;;) {
+    signal?.throwIfAborted();
+    const blockOffset = input.offset;
+    if (await input.atEnd()) return;
+    const count = await input.long('a block count');
+    const size = await input.long('a block size');
+    if (count < 0 || size < 0 || size > 0x7fffffff) {
+      throw input.error('corrupt', blockOffset, `block header says ${count} records in ${size} bytes`);
+    }
+    const data = await input.bytes(size, `a block of ${size} bytes`);
+    const marker = await input.bytes(16, 'the sync marker after a block');
+    if (!marker.equals(sync))
+      throw input.error('corrupt', input.offset - 16, 'sync marker does not match the header');
+    yield { offset: blockOffset, count, data };
+  }
+}
+
+/** Reads the magic and header metadata; returns the codec and the writer schema's text. */
+async function readHeader(input: ByteReader): Promise<{ codec: 'null' | 'deflate'; schemaText: string }> {
+  const magic = await input.bytes(4, 'the Avro magic number');
+  if (!magic.equals(AVRO_MAGIC))
+    throw input.error('corrupt', 0, 'not an Avro object container file (bad magic)');
+  const metadata = await readMetadata(input);
+  const codec = metadata.get('avro.codec')?.toString() ?? 'null';
+  if (codec !== 'null' && codec !== 'deflate') {
+    throw input.error('unsupported', 4, `codec "${codec}" (Capture writes deflate or null)`);
+  }
+  const schemaText = metadata.get('avro.schema')?.toString();
+  if (schemaText === undefined) throw input.error('corrupt', 4, 'header has no avro.schema');
+  return { codec, schemaText };
+}
+
+/** What a Capture file holds, from its structure alone: records and blocks, no record decoded. */
+export interface CaptureFileSummary {
+  records: number;
+  blocks: number;
+  bytes: number;
+}
+
+/**
+ * Counts a Capture file's records from its block headers, checking the header schema and every
+ * sync marker: cheap enough for the trigger, and it catches truncated or foreign files before a run.
+ */
+export async function summarizeCaptureFile(
+  source: AsyncIterable<Uint8Array>,
+  { file, signal }: CaptureReadOptions,
+): Promise<CaptureFileSummary> {
+  const input = new ByteReader(source[Symbol.asyncIterator](), file);
+  try {
+    const { schemaText } = await readHeader(input);
+    decoderFor(schemaText, undefined, file, 4);
+    const summary = { records: 0, blocks: 0, bytes: 0 };
+    for await (const block of walkBlocks(input, signal)) {
+      summary.records += block.count;
+      summary.blocks += 1;
+    }
+    summary.bytes = input.offset;
+    return summary;
+  } finally {
+    await input.close();
+  }
+}
+
 async function* readBlocks<R>(
   source: AsyncIterable<Uint8Array>,
   { file, signal }: CaptureReadOptions,
@@ -134,34 +207,9 @@ async function* readBlocks<R>(
 ): AsyncGenerator<CaptureBlock<R>> {
   const input = new ByteReader(source[Symbol.asyncIterator](), file);
   try {
-    const magic = await input.bytes(4, 'the Avro magic number');
-    if (!magic.equals(AVRO_MAGIC))
-      throw input.error('corrupt', 0, 'not an Avro object container file (bad magic)');
-
-    const metadata = await readMetadata(input);
-    const codec = metadata.get('avro.codec')?.toString() ?? 'null';
-    if (codec !== 'null' && codec !== 'deflate') {
-      throw input.error('unsupported', 4, `codec "${codec}" (Capture writes deflate or null)`);
-    }
-    const schemaText = metadata.get('avro.schema')?.toString();
-    if (schemaText === undefined) throw input.error('corrupt', 4, 'header has no avro.schema');
+    const { codec, schemaText } = await readHeader(input);
     const { type, resolver } = decoderFor(schemaText, decoding.readerSchema, file, 4);
-    const sync = await input.bytes(16, 'the sync marker');
-
-    for (;;) {
-      signal?.throwIfAborted();
-      const blockOffset = input.offset;
-      if (await input.atEnd()) return;
-      const count = await input.long('a block count');
-      const size = await input.long('a block size');
-      if (count < 0 || size < 0 || size > 0x7fffffff) {
-        throw input.error('corrupt', blockOffset, `block header says ${count} records in ${size} bytes`);
-      }
-      const data = await input.bytes(size, `a block of ${size} bytes`);
-      const marker = await input.bytes(16, 'the sync marker after a block');
-      if (!marker.equals(sync))
-        throw input.error('corrupt', input.offset - 16, 'sync marker does not match the header');
-
+    for await (const { offset: blockOffset, count, data } of walkBlocks(input, signal)) {
       let raw = data;
       if (codec === 'deflate') {
         try {
