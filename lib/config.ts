@@ -13,6 +13,8 @@ interface Setting<T> {
   localDefault?: string;
   /** Further names read when the setting itself is unset (identity-based connections). */
   alternatives?: string[];
+  /** May stay unset: the app then reads it as undefined. */
+  optional?: true;
 }
 
 class SettingError extends Error {}
@@ -72,6 +74,26 @@ const oneOf = <T extends string>(spec: Omit<Setting<T>, 'parse'>, values: readon
     if (!(values as readonly string[]).includes(raw))
       throw new SettingError(`must be one of ${values.join(', ')}, not "${raw}"`);
     return raw as T;
+  },
+});
+
+/** Where the Databricks job runs: a workspace (or a local Jobs API) by URL, or one the CLI embeds. */
+export type DatabricksHost = { kind: 'url'; url: string } | { kind: 'embedded' };
+
+const databricksHost = (spec: Omit<Setting<DatabricksHost>, 'parse'>): Setting<DatabricksHost> => ({
+  ...spec,
+  parse: (raw) => {
+    const value = raw.trim();
+    if (value === 'embedded') return { kind: 'embedded' };
+    let url: URL;
+    try {
+      url = new URL(/^https?:\/\//i.test(value) ? value : `https://${value}`);
+    } catch {
+      throw new SettingError(`must be a workspace URL or "embedded", not "${raw}"`);
+    }
+    if (url.pathname !== '/' || url.search)
+      throw new SettingError(`must be a workspace URL without a path, not "${raw}"`);
+    return { kind: 'url', url: url.origin };
   },
 });
 
@@ -136,6 +158,95 @@ export const SETTINGS = {
     },
     CAPTURE_CODECS,
   ),
+  MANIFEST_CONTAINER: text({
+    description:
+      'Container (on the CaptureStorage account) for batch manifests; never the capture container.',
+    default: 'manifests',
+  }),
+  LEDGER_TABLE: text({
+    description: 'Table (on AzureWebJobsStorage) holding one ledger row per Capture file.',
+    default: 'captureLedger',
+  }),
+  DATABRICKS_HOST: databricksHost({
+    description:
+      'Workspace URL of the Databricks job (or a local Jobs API); "embedded" lets the CLI start its own local one.',
+    localDefault: 'embedded',
+  }),
+  DATABRICKS_JOB_ID: integer(
+    { description: 'Job id of orders_lakehouse (from `databricks bundle deploy`).', localDefault: '1' },
+    1,
+    Number.MAX_SAFE_INTEGER,
+  ),
+  DATABRICKS_TOKEN: {
+    ...text({
+      description:
+        'Personal access token, only as a fallback (a Key Vault reference); unset = Entra ID token of the managed identity.',
+    }),
+    optional: true,
+  },
+  BATCH_WAIT_SECONDS: integer(
+    {
+      description: 'A batch closes this long after its first file (or at BATCH_MAX_FILES / BATCH_MAX_BYTES).',
+      default: '300',
+      localDefault: '5',
+    },
+    0,
+    86_400,
+  ),
+  BATCH_MAX_FILES: integer(
+    { description: 'Files per batch, at most (COPY INTO takes 1,000).', default: '1000' },
+    1,
+    1000,
+  ),
+  BATCH_MAX_BYTES: integer(
+    {
+      description: 'Bytes of Capture files per batch, at most (a larger single file runs alone).',
+      default: String(10 * 1024 ** 3),
+    },
+    1,
+    Number.MAX_SAFE_INTEGER,
+  ),
+  RUN_POLL_SECONDS: integer(
+    { description: 'How often an active run is polled with runs/get.', default: '30', localDefault: '1' },
+    1,
+    3600,
+  ),
+  RUN_MAX_ATTEMPTS: integer(
+    {
+      description:
+        'Failed runs of a batch before it is split in halves (and of one file before it is dead-lettered).',
+      default: '3',
+    },
+    1,
+    20,
+  ),
+  RETRY_BASE_SECONDS: integer(
+    {
+      description: 'First delay of the exponential backoff after a failed run or API call.',
+      default: '15',
+      localDefault: '1',
+    },
+    1,
+    3600,
+  ),
+  RETRY_MAX_SECONDS: integer(
+    {
+      description: 'Cap of the backoff delay (a longer Retry-After is still honoured).',
+      default: '900',
+      localDefault: '30',
+    },
+    1,
+    86_400,
+  ),
+  LEDGER_SWEEP_SECONDS: integer(
+    {
+      description: 'How often the orchestration reads pending files from the ledger even without a signal.',
+      default: '300',
+      localDefault: '10',
+    },
+    1,
+    86_400,
+  ),
   LOCAL_DATA_DIR: text({
     description: 'Folder for the local stack’s data (Azurite, the DuckDB lakehouse).',
     default: '.local',
@@ -143,7 +254,11 @@ export const SETTINGS = {
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;
-export type AppConfig = { [K in SettingName]: ReturnType<(typeof SETTINGS)[K]['parse']> };
+export type AppConfig = {
+  [K in SettingName]: (typeof SETTINGS)[K] extends { optional: true }
+    ? ReturnType<(typeof SETTINGS)[K]['parse']> | undefined
+    : ReturnType<(typeof SETTINGS)[K]['parse']>;
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: { setting: string; message: string }[]) {
@@ -167,8 +282,9 @@ export function loadConfig(
   for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
     const names = [name, ...(setting.alternatives ?? [])];
     const given = names.find((n) => env[n] !== undefined);
-    const raw = given ? env[given] : (setting.default ?? (options.local ? setting.localDefault : undefined));
+    const raw = given ? env[given] : ((options.local ? setting.localDefault : undefined) ?? setting.default);
     if (raw === undefined) {
+      if (setting.optional) continue;
       problems.push({ setting: names.join(' or '), message: `is not set: ${setting.description}` });
       continue;
     }

@@ -46,6 +46,8 @@ describe('configuration', () => {
     expect(problems({})).toEqual([
       'AzureWebJobsStorage or AzureWebJobsStorage__blobServiceUri',
       'CaptureStorage or CaptureStorage__blobServiceUri',
+      'DATABRICKS_HOST',
+      'DATABRICKS_JOB_ID',
     ]);
     const error = (() => {
       try {
@@ -63,10 +65,33 @@ describe('configuration', () => {
     expect(problems({}, true)).toEqual([]);
   });
 
+  it('prefers the local stack’s faster timings locally, and leaves the PAT unset unless given', () => {
+    const local = loadConfig({}, { local: true });
+    expect(local.DATABRICKS_HOST).toEqual({ kind: 'embedded' });
+    expect(local.BATCH_WAIT_SECONDS).toBe(5);
+    expect(local.DATABRICKS_TOKEN).toBeUndefined();
+    const azure = loadConfig({
+      ...sampleValues(),
+      BATCH_WAIT_SECONDS: undefined,
+      DATABRICKS_TOKEN: undefined,
+    });
+    expect(azure.BATCH_WAIT_SECONDS).toBe(300);
+    expect(azure.DATABRICKS_TOKEN).toBeUndefined();
+    expect(azure.DATABRICKS_HOST).toEqual({ kind: 'url', url: 'http://127.0.0.1:8090' });
+    expect(
+      loadConfig({ ...sampleValues(), DATABRICKS_HOST: 'adb-1.2.azuredatabricks.net' }).DATABRICKS_HOST,
+    ).toEqual({
+      kind: 'url',
+      url: 'https://adb-1.2.azuredatabricks.net',
+    });
+  });
+
   it('accepts identity-based connections as service URIs', () => {
     const config = loadConfig({
       AzureWebJobsStorage__blobServiceUri: 'https://host.blob.core.windows.net',
       CaptureStorage__blobServiceUri: 'https://capture.blob.core.windows.net/',
+      DATABRICKS_HOST: 'https://adb-1.2.azuredatabricks.net',
+      DATABRICKS_JOB_ID: '42',
     });
     expect(config.CaptureStorage).toEqual({ serviceUri: 'https://capture.blob.core.windows.net' });
   });
@@ -88,6 +113,12 @@ describe('configuration', () => {
       /CaptureStorage must be a storage connection string or a service URI/,
     ],
     ['CAPTURE_CONTAINER', ' ', /CAPTURE_CONTAINER is empty/],
+    [
+      'DATABRICKS_HOST',
+      'https://adb-1.azuredatabricks.net/api',
+      /DATABRICKS_HOST must be a workspace URL without a path/,
+    ],
+    ['BATCH_MAX_FILES', '1001', /BATCH_MAX_FILES must be from 1 to 1000/],
   ])('rejects %s=%p with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ ...sampleValues(), [name]: value })).toThrow(message);
   });
