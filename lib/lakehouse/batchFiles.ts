@@ -1,6 +1,5 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { CaptureStore, DirectoryCaptureStore, openCaptureStore } from '../storage/captureStore';
+import { CaptureStore, locateStoredFile, openCaptureStore } from '../storage/captureStore';
 import { parseLocation } from '../storage/location';
 import { BatchFile } from './localLakehouse';
 
@@ -12,17 +11,12 @@ export async function resolveBatchFiles(args: string[], signal?: AbortSignal): P
   const files: BatchFile[] = [];
   for (const arg of args) {
     const location = parseLocation(arg);
-    if (location.kind === 'dir' && fs.existsSync(location.path) && fs.statSync(location.path).isFile()) {
-      files.push({
-        store: new DirectoryCaptureStore(path.dirname(location.path)),
-        path: path.basename(location.path),
-      });
-      continue;
-    }
-    if (location.kind === 'blob' && location.prefix.endsWith('.avro/')) {
-      const blobPath = location.prefix.slice(0, -1);
-      const container = openCaptureStore({ ...location, prefix: '' });
-      files.push({ store: container, path: blobPath });
+    const isFile =
+      location.kind === 'dir'
+        ? fs.existsSync(location.path) && fs.statSync(location.path).isFile()
+        : location.prefix.endsWith('.avro/');
+    if (isFile) {
+      files.push(locateStoredFile(arg));
       continue;
     }
     if (location.kind === 'dir' && !fs.existsSync(location.path)) {

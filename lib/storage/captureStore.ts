@@ -9,7 +9,7 @@ import {
 } from '@azure/storage-blob';
 import type { StorageConnection } from '../config';
 import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, isDevStorageUrl } from './devStorage';
-import { Location, formatLocation } from './location';
+import { Location, formatLocation, parseLocation } from './location';
 
 /** A Capture file as listed: its path relative to the location, and its size. */
 export interface StoredCaptureFile {
@@ -65,6 +65,36 @@ export function openCaptureStore(location: Location, options: CaptureStoreOption
     client = new ContainerClient(containerUrl, options.credential ?? new DefaultAzureCredential());
   }
   return new BlobCaptureStore(client, location.prefix, formatLocation(location));
+}
+
+/** One file named by a local path or a blob URL: the store holding it and its path there. */
+export function locateStoredFile(
+  text: string,
+  options: CaptureStoreOptions = {},
+): { store: CaptureStore; path: string } {
+  const location = parseLocation(text);
+  if (location.kind === 'dir') {
+    return {
+      store: new DirectoryCaptureStore(path.dirname(location.path)),
+      path: path.basename(location.path),
+    };
+  }
+  if (location.prefix === '') throw new CaptureStoreError(`"${text}" names a container, not a file`, text);
+  return {
+    store: openCaptureStore({ ...location, prefix: '' }, options),
+    path: location.prefix.slice(0, -1),
+  };
+}
+
+/** The whole content of a small file (a manifest), by local path or blob URL. */
+export async function readStoredFile(
+  text: string,
+  options: CaptureStoreOptions & { signal?: AbortSignal } = {},
+) {
+  const { store, path: filePath } = locateStoredFile(text, options);
+  const chunks: Buffer[] = [];
+  for await (const chunk of store.read(filePath, { signal: options.signal })) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 /** The capture container of a configured storage connection (`CaptureStorage`). */

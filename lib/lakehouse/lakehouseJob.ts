@@ -1,0 +1,53 @@
+import { JobRunner, JobTaskError } from '../databricks/localJobsApi';
+import { parseManifest } from '../pipeline/manifest';
+import { locateStoredFile, readStoredFile } from '../storage/captureStore';
+import { BatchError, BatchResult, LocalLakehouse } from './localLakehouse';
+
+/** The tasks of `orders_lakehouse` in infra/databricks/databricks.yml, in order. */
+export const LAKEHOUSE_JOB_TASKS = ['bronze', 'silver', 'gold'] as const;
+
+/**
+ * The Databricks job's tasks on the local engine: reads the manifest like bronze.py, then runs the
+ * batch as one DuckDB transaction. A file that cannot be read fails task bronze; anything after it
+ * fails silver (locally the three tasks commit together, so gold never sees a half batch).
+ */
+export class LakehouseJob implements JobRunner {
+  readonly taskKeys = LAKEHOUSE_JOB_TASKS;
+  /** The last batch result of each run, for logs and tests. */
+  readonly results = new Map<number, BatchResult>();
+
+  constructor(private readonly lakehouse: LocalLakehouse) {}
+
+  async run(
+    parameters: Record<string, string>,
+    options: { runId: number; signal: AbortSignal },
+  ): Promise<void> {
+    const batchId = parameters.batch_id ?? '';
+    const manifestPath = parameters.manifest_path ?? '';
+    if (batchId === '' || manifestPath === '') {
+      throw new JobTaskError('bronze', 'job parameters batch_id and manifest_path must both be set');
+    }
+    let files;
+    try {
+      const manifest = parseManifest(
+        (await readStoredFile(manifestPath, { signal: options.signal })).toString('utf8'),
+        manifestPath,
+      );
+      if (manifest.batch_id !== batchId) {
+        throw new Error(`manifest ${manifestPath} is for batch ${manifest.batch_id}, not ${batchId}`);
+      }
+      files = manifest.files.map((file) => locateStoredFile(file.url));
+    } catch (error) {
+      throw new JobTaskError('bronze', (error as Error).message, { cause: error });
+    }
+    try {
+      this.results.set(
+        options.runId,
+        await this.lakehouse.ingest(files, { batchId, signal: options.signal }),
+      );
+    } catch (error) {
+      const task = error instanceof BatchError && error.file ? 'bronze' : 'silver';
+      throw new JobTaskError(task, (error as Error).message, { cause: error });
+    }
+  }
+}
