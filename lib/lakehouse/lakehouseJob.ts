@@ -1,4 +1,4 @@
-import { JobRunner, JobTaskError } from '../databricks/localJobsApi';
+import { JobRunner, JobTaskError, LocalJobDefinition } from '../databricks/localJobsApi';
 import { parseManifest } from '../pipeline/manifest';
 import { locateStoredFile, readStoredFile } from '../storage/captureStore';
 import { BatchError, BatchResult, LocalLakehouse } from './localLakehouse';
@@ -50,4 +50,14 @@ export class LakehouseJob implements JobRunner {
       throw new JobTaskError(task, (error as Error).message, { cause: error });
     }
   }
+}
+
+/** `orders_lakehouse` as the local Jobs API serves it: its parameters and one run at a time, queued. */
+export function lakehouseJobDefinition(jobId: number): LocalJobDefinition {
+  return {
+    jobId,
+    name: 'orders_lakehouse',
+    parameters: { batch_id: '', manifest_path: '' },
+    maxConcurrentRuns: 1,
+  };
 }

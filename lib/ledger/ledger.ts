@@ -29,11 +29,11 @@ export interface LedgerFile {
   runStartedAt?: string;
   runFinishedAt?: string;
   batchId?: string;
-  /** Batch attempt of the last run that included the file. */
-  attempt?: number;
+  /** Attempt of that batch (its run-now idempotency token is derived from batch and attempt). */
+  batchAttempt?: number;
   runId?: string;
-  /** Runs that included the file, over all its batches. */
-  runs?: number;
+  /** Runs launched with the file in them, over all its batches and attempts. */
+  attempts?: number;
   error?: string;
 }
 
@@ -269,9 +269,9 @@ const FIELDS: (keyof LedgerFile)[] = [
   'runStartedAt',
   'runFinishedAt',
   'batchId',
-  'attempt',
+  'batchAttempt',
   'runId',
-  'runs',
+  'attempts',
   'error',
 ];
 

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { AppConfig } from '../config';
+import { LocalJobsApi } from '../databricks/localJobsApi';
+import { LakehouseJob, lakehouseJobDefinition } from '../lakehouse/lakehouseJob';
+import { LocalLakehouse } from '../lakehouse/localLakehouse';
+import { CaptureStore, captureStoreForConnection } from '../storage/captureStore';
+import { CaptureWatcher } from './blobCreatedDispatcher';
+import { BlobCreatedEvent, TriggerOutcome, capturedBlobOf, recordCaptureFile } from './captureTrigger';
+import { LocalDriver } from './localDriver';
+import { PipelinePorts } from './pipelineActions';
+import { databricksAuth, openPipelinePorts, pipelineSettings } from './pipelineConfig';
+import { PipelineEvent, PipelineState } from './pipelineDecision';
+
+export interface LocalPipelineOptions {
+  config: AppConfig;
+  log: PipelinePorts['log'];
+  /** How often the stand-in for Event Grid lists the capture container; 0 = never (deliver by hand). */
+  watchIntervalMs?: number;
+  onDecision?: (state: PipelineState, event: PipelineEvent) => void;
+}
+
+/**
+ * The event-driven loop in one process: the capture trigger (fed by a container watcher standing in
+ * for Event Grid), the orchestration's local driver, and — with DATABRICKS_HOST=embedded — a local
+ * Jobs API running the job on the DuckDB lakehouse under LOCAL_DATA_DIR.
+ */
+export class LocalPipeline {
+  readonly watcher: CaptureWatcher;
+
+  private constructor(
+    readonly config: AppConfig,
+    readonly ports: PipelinePorts,
+    readonly captureStore: CaptureStore,
+    readonly driver: LocalDriver,
+    watchIntervalMs: number,
+    private readonly embedded?: { api: LocalJobsApi; lakehouse: LocalLakehouse },
+  ) {
+    this.watcher = new CaptureWatcher(
+      captureStore,
+      config.CAPTURE_CONTAINER,
+      async (event) => {
+        await this.deliver(event);
+      },
+      {
+        intervalMs: watchIntervalMs,
+        onError: (error) => ports.log({ event: 'watchFailed', error: (error as Error).message }),
+      },
+    );
+    if (watchIntervalMs > 0) this.watcher.start();
+  }
+
+  static async open(options: LocalPipelineOptions): Promise<LocalPipeline> {
+    const { config, log } = options;
+    let embedded: { api: LocalJobsApi; lakehouse: LocalLakehouse } | undefined;
+    let jobs: { host: string; auth: ReturnType<typeof databricksAuth> };
+    if (config.DATABRICKS_HOST.kind === 'embedded') {
+      const token = config.DATABRICKS_TOKEN ?? randomBytes(24).toString('base64url');
+      const lakehouse = await LocalLakehouse.open(path.join(config.LOCAL_DATA_DIR, 'lakehouse.duckdb'), {
+        pathFormat: config.CAPTURE_PATH_FORMAT,
+      });
+      const api = await LocalJobsApi.start({
+        token,
+        job: lakehouseJobDefinition(config.DATABRICKS_JOB_ID),
+        runner: new LakehouseJob(lakehouse),
+        statePath: path.join(config.LOCAL_DATA_DIR, 'jobs-api.json'),
+      });
+      embedded = { api, lakehouse };
+      jobs = { host: api.url, auth: { token } };
+    } else {
+      jobs = { host: config.DATABRICKS_HOST.url, auth: databricksAuth(config) };
+    }
+    const ports = await openPipelinePorts(config, jobs, log);
+    const captureStore = captureStoreForConnection(config.CaptureStorage, config.CAPTURE_CONTAINER);
+    const driver = LocalDriver.start({
+      ports,
+      settings: pipelineSettings(config),
+      onDecision: options.onDecision,
+    });
+    return new LocalPipeline(config, ports, captureStore, driver, options.watchIntervalMs ?? 1000, embedded);
+  }
+
+  /** The local Jobs API's URL, when this process runs one. */
+  get jobsApiUrl(): string | undefined {
+    return this.embedded?.api.url;
+  }
+
+  get lakehouse(): LocalLakehouse | undefined {
+    return this.embedded?.lakehouse;
+  }
+
+  /** The capture trigger, in process: what the blob trigger does for one BlobCreated event. */
+  async deliver(event: BlobCreatedEvent): Promise<TriggerOutcome> {
+    const blob = capturedBlobOf(event, this.config.CAPTURE_CONTAINER);
+    if (!blob) return 'ignored';
+    const outcome = await recordCaptureFile(
+      { ...blob, content: () => this.captureStore.read(blob.path) },
+      {
+        ledger: this.ports.ledger,
+        pathFormat: this.config.CAPTURE_PATH_FORMAT,
+        signal: (file) => this.driver.signal(file),
+      },
+    );
+    this.ports.log({ event: 'blobCreated', path: blob.path, outcome });
+    return outcome;
+  }
+
+  async close(): Promise<void> {
+    await this.watcher.stop();
+    await this.driver.stop();
+    if (this.embedded) {
+      await this.embedded.api.close();
+      await this.embedded.lakehouse.close();
+    }
+  }
+}
