@@ -9,8 +9,8 @@ import { CaptureWatcher } from './blobCreatedDispatcher';
 import { BlobCreatedEvent, TriggerOutcome, capturedBlobOf, recordCaptureFile } from './captureTrigger';
 import { LocalDriver } from './localDriver';
 import { PipelinePorts } from './pipelineActions';
-import { databricksAuth, openPipelinePorts, pipelineSettings } from './pipelineConfig';
-import { PipelineEvent, PipelineState } from './pipelineDecision';
+import { databricksAuth, openPipelinePorts } from './pipelineConfig';
+import { PipelineEvent, PipelineState, pipelineSettings } from './pipelineDecision';
 
 export interface LocalPipelineOptions {
   config: AppConfig;

@@ -4,24 +4,6 @@ import type { AppConfig } from '../config';
 import { DatabricksAuth, JobsClient } from '../databricks/jobsClient';
 import { TableLedger } from '../ledger/ledger';
 import { BlobManifestStore, PipelinePorts } from './pipelineActions';
-import { PipelineSettings } from './pipelineDecision';
-
-/** Actions between two continue-as-new of the Durable orchestration (keeps its history small). */
-const MAX_STEPS = 200;
-
-export function pipelineSettings(config: AppConfig): PipelineSettings {
-  return {
-    batchWaitMs: config.BATCH_WAIT_SECONDS * 1000,
-    batchMaxFiles: config.BATCH_MAX_FILES,
-    batchMaxBytes: config.BATCH_MAX_BYTES,
-    pollMs: config.RUN_POLL_SECONDS * 1000,
-    maxAttempts: config.RUN_MAX_ATTEMPTS,
-    retryBaseMs: config.RETRY_BASE_SECONDS * 1000,
-    retryMaxMs: config.RETRY_MAX_SECONDS * 1000,
-    sweepMs: config.LEDGER_SWEEP_SECONDS * 1000,
-    maxSteps: MAX_STEPS,
-  };
-}
 
 /** A PAT when one is configured (the fallback), else the app's Entra ID identity. */
 export function databricksAuth(config: AppConfig): DatabricksAuth {

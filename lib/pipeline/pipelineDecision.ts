@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { AppConfig } from '../config';
 
 /**
  * What the orchestration does next, as a pure function of its state, the result of its last action
@@ -19,6 +20,23 @@ export interface PipelineSettings {
   sweepMs: number;
   /** Actions before the Durable orchestrator continues as new, to keep its history short. */
   maxSteps: number;
+}
+
+/** Actions between two continue-as-new of the Durable orchestration (keeps its history small). */
+const MAX_STEPS = 200;
+
+export function pipelineSettings(config: AppConfig): PipelineSettings {
+  return {
+    batchWaitMs: config.BATCH_WAIT_SECONDS * 1000,
+    batchMaxFiles: config.BATCH_MAX_FILES,
+    batchMaxBytes: config.BATCH_MAX_BYTES,
+    pollMs: config.RUN_POLL_SECONDS * 1000,
+    maxAttempts: config.RUN_MAX_ATTEMPTS,
+    retryBaseMs: config.RETRY_BASE_SECONDS * 1000,
+    retryMaxMs: config.RETRY_MAX_SECONDS * 1000,
+    sweepMs: config.LEDGER_SWEEP_SECONDS * 1000,
+    maxSteps: MAX_STEPS,
+  };
 }
 
 /** A recorded Capture file, as the orchestration carries it. */

@@ -1,0 +1,81 @@
+import { AppConfig, ConfigError, loadConfig } from '../config';
+import { TriggerOutcome, recordCaptureFile } from './captureTrigger';
+import { PipelinePorts } from './pipelineActions';
+import { FileRef } from './pipelineDecision';
+
+/**
+ * What the Functions app shares between invocations: the configuration, validated once at start,
+ * and the orchestration's ports, opened on first use.
+ */
+let config: AppConfig | undefined;
+let ports: Promise<PipelinePorts> | undefined;
+
+export function functionsConfig(): AppConfig {
+  if (!config) {
+    const loaded = loadConfig(process.env);
+    if (loaded.DATABRICKS_HOST.kind === 'embedded') {
+      throw new ConfigError([
+        {
+          setting: 'DATABRICKS_HOST',
+          message:
+            '"embedded" is for the CLI only; in the Functions host run `orders-pipeline jobs-api` and set its URL',
+        },
+      ]);
+    }
+    config = loaded;
+  }
+  return config;
+}
+
+export function functionsPorts(): Promise<PipelinePorts> {
+  if (!ports) {
+    const settings = functionsConfig();
+    const host = settings.DATABRICKS_HOST as { kind: 'url'; url: string };
+    // Loaded on first use: the Storage and identity SDKs are most of the app's import time.
+    ports = import('./pipelineConfig').then(({ databricksAuth, openPipelinePorts }) =>
+      openPipelinePorts(settings, { host: host.url, auth: databricksAuth(settings) }, (entry) =>
+        console.log(JSON.stringify(entry)),
+      ),
+    );
+    // A failed open is retried on the next invocation rather than cached.
+    ports.catch(() => (ports = undefined));
+  }
+  return ports;
+}
+
+/** The blob trigger's binding data this app reads (`context.triggerMetadata`). */
+export interface BlobTriggerMetadata {
+  /** `container/path` of the blob. */
+  blobTrigger?: unknown;
+  uri?: unknown;
+  properties?: { createdOn?: unknown; CreatedOn?: unknown };
+}
+
+/** The capture trigger's work for one blob the Functions host handed over (content and metadata). */
+export async function onCaptureBlob(
+  content: Buffer,
+  metadata: BlobTriggerMetadata,
+  signal: (file: FileRef) => Promise<void>,
+): Promise<{ path: string; outcome: TriggerOutcome }> {
+  const settings = functionsConfig();
+  const blobTrigger = String(metadata.blobTrigger ?? '');
+  const prefix = `${settings.CAPTURE_CONTAINER}/`;
+  if (!blobTrigger.startsWith(prefix)) {
+    throw new Error(`blob "${blobTrigger}" is not in the capture container ${settings.CAPTURE_CONTAINER}`);
+  }
+  const path = blobTrigger.slice(prefix.length);
+  const created = new Date(String(metadata.properties?.createdOn ?? metadata.properties?.CreatedOn ?? ''));
+  const outcome = await recordCaptureFile(
+    {
+      path,
+      url: String(metadata.uri ?? path),
+      bytes: content.length,
+      createdAt: Number.isNaN(created.getTime()) ? new Date() : created,
+      content: async function* () {
+        yield content;
+      },
+    },
+    { ledger: (await functionsPorts()).ledger, pathFormat: settings.CAPTURE_PATH_FORMAT, signal },
+  );
+  return { path, outcome };
+}

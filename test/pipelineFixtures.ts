@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { encodeCaptureFile } from '../lib/capture/captureFileWriter';
+import { CapturePathFormat } from '../lib/capture/capturePath';
+import { formatEnqueuedTimeUtc } from '../lib/capture/enqueuedTime';
+import { AppConfig, loadConfig } from '../lib/config';
+import { LedgerFile } from '../lib/ledger/ledger';
+import { CaptureStore } from '../lib/storage/captureStore';
+import { Body } from './lakehouseFixtures';
+
+let names = 0;
+
+/** A local-stack configuration on the given Azurite, with its own container, table and data folder. */
+export function pipelineConfig(connectionString: string, overrides: Record<string, string> = {}): AppConfig {
+  const n = `${process.pid}x${names++}`;
+  return loadConfig(
+    {
+      AzureWebJobsStorage: connectionString,
+      CaptureStorage: connectionString,
+      CAPTURE_CONTAINER: `capture${n}`,
+      MANIFEST_CONTAINER: `manifests${n}`,
+      LEDGER_TABLE: `ledger${n}`,
+      LOCAL_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-')),
+      BATCH_WAIT_SECONDS: '1',
+      RUN_POLL_SECONDS: '1',
+      RETRY_BASE_SECONDS: '1',
+      RETRY_MAX_SECONDS: '2',
+      ...overrides,
+    },
+    { local: true },
+  );
+}
+
+/** Writes Capture files (named like Capture's, one second apart) into a store. */
+export class CaptureWriter {
+  private second = 0;
+
+  constructor(private readonly store: CaptureStore) {}
+
+  async write(bodies: Body[], partitionId = '0'): Promise<string> {
+    return this.writeRaw(await captureBytes(bodies, this.nextWindow()), partitionId);
+  }
+
+  async writeRaw(bytes: Buffer, partitionId = '0', windowStart = this.nextWindow()): Promise<string> {
+    const filePath = new CapturePathFormat().build({ namespace: 'ordersns', eventHub: 'orders', partitionId, windowStart });
+    const upload = await this.store.create(filePath);
+    await upload.append(bytes);
+    await upload.commit();
+    return filePath;
+  }
+
+  nextWindow(): Date {
+    return new Date(Date.UTC(2026, 10, 24, 9, 0, 0) + 1000 * this.second++);
+  }
+}
+
+export function captureBytes(bodies: Body[], windowStart = new Date(Date.UTC(2026, 10, 24, 9))): Promise<Buffer> {
+  return encodeCaptureFile(
+    bodies.map((body, i) => ({
+      SequenceNumber: i,
+      Offset: String(i * 100),
+      EnqueuedTimeUtc: formatEnqueuedTimeUtc(windowStart),
+      SystemProperties: {},
+      Properties: {},
+      Body:
+        body === null
+          ? null
+          : Buffer.isBuffer(body)
+            ? body
+            : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+    })),
+    { codec: 'deflate', recordsPerBlock: 7 },
+  );
+}
+
+/** Polls until the condition holds, or fails after `timeoutMs` naming what it waited for. */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export async function ledgerRows(ledger: { list(): AsyncIterable<LedgerFile> }): Promise<LedgerFile[]> {
+  const rows: LedgerFile[] = [];
+  for await (const row of ledger.list()) rows.push(row);
+  return rows.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
