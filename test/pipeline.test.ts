@@ -14,13 +14,24 @@ describe('local pipeline on Azurite + local Jobs API + DuckDB', () => {
     const logs: Record<string, unknown>[] = [];
     const pipeline = await LocalPipeline.open({ config, log: (e) => logs.push(e), watchIntervalMs: 200 });
     try {
-      const writer = new CaptureWriter(captureStoreForConnection(config.CaptureStorage, config.CAPTURE_CONTAINER));
+      const writer = new CaptureWriter(
+        captureStoreForConnection(config.CaptureStorage, config.CAPTURE_CONTAINER),
+      );
       const paths: string[] = [];
       for (let i = 0; i < 6; i++) {
         paths.push(
-          await writer.write([
-            { op: 'c', ts_ms: 1, source: { db: 'shop', table: 'order_lines', lsn: i + 1 }, before: null, after: line({ ProductNo: `P${i}` }) },
-          ], String(i % 2)),
+          await writer.write(
+            [
+              {
+                op: 'c',
+                ts_ms: 1,
+                source: { db: 'shop', table: 'order_lines', lsn: i + 1 },
+                before: null,
+                after: line({ ProductNo: `P${i}` }),
+              },
+            ],
+            String(i % 2),
+          ),
         );
       }
       const rows = await eventually('all files succeeded', async () => {

@@ -43,7 +43,12 @@ export class CaptureWriter {
   }
 
   async writeRaw(bytes: Buffer, partitionId = '0', windowStart = this.nextWindow()): Promise<string> {
-    const filePath = new CapturePathFormat().build({ namespace: 'ordersns', eventHub: 'orders', partitionId, windowStart });
+    const filePath = new CapturePathFormat().build({
+      namespace: 'ordersns',
+      eventHub: 'orders',
+      partitionId,
+      windowStart,
+    });
     const upload = await this.store.create(filePath);
     await upload.append(bytes);
     await upload.commit();
@@ -55,7 +60,10 @@ export class CaptureWriter {
   }
 }
 
-export function captureBytes(bodies: Body[], windowStart = new Date(Date.UTC(2026, 10, 24, 9))): Promise<Buffer> {
+export function captureBytes(
+  bodies: Body[],
+  windowStart = new Date(Date.UTC(2026, 10, 24, 9)),
+): Promise<Buffer> {
   return encodeCaptureFile(
     bodies.map((body, i) => ({
       SequenceNumber: i,

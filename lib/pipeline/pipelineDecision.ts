@@ -287,7 +287,8 @@ function nextAction(state: PipelineState, now: number, settings: PipelineSetting
   }
   const wakeAt = [state.lastSweepAt + settings.sweepMs];
   if (active) wakeAt.push(active.at);
-  if (state.forming) wakeAt.push(formingClosesAt(state, settings));
+  // While a run is active the forming batch waits for it, not for its own clock.
+  if (state.forming && !active && state.ready.length === 0) wakeAt.push(formingClosesAt(state, settings));
   return { kind: 'wait', until: Math.max(now, Math.min(...wakeAt)) };
 }
 
