@@ -83,6 +83,7 @@ export class LocalJobsApi {
   private readonly settled = new Set<Promise<void>>();
   private nextRunId = 1001;
   private server?: http.Server;
+  private closing = false;
 
   private constructor(private readonly options: LocalJobsApiOptions) {}
 
@@ -99,8 +100,9 @@ export class LocalJobsApi {
     return `http://${this.options.host ?? '127.0.0.1'}:${address.port}`;
   }
 
-  /** Stops accepting requests; runs in progress are cancelled and recorded as such. */
+  /** Stops accepting requests; runs in progress are cancelled, queued runs stay queued for a restart. */
   async close(): Promise<void> {
+    this.closing = true;
     await new Promise<void>((resolve) => {
       this.server?.close(() => resolve());
       this.server?.closeAllConnections();
@@ -282,6 +284,7 @@ export class LocalJobsApi {
 
   /** Starts queued runs, oldest first, while fewer than max_concurrent_runs are active. */
   private schedule(): void {
+    if (this.closing) return;
     const queued = [...this.runs.values()]
       .map((s) => s.run)
       .filter((run) => run.state.life_cycle_state === 'QUEUED')
