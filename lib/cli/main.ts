@@ -10,6 +10,14 @@ import {
   ingestCommand,
   queryCommand,
 } from './lakehouseCommands';
+import {
+  JOBS_API_HELP,
+  PIPELINE_HELP,
+  PROCESS_HELP,
+  jobsApiCommand,
+  pipelineCommand,
+  processCommand,
+} from './pipelineCommands';
 import { SIMULATE_HELP, simulateCommand } from './simulateCommand';
 import { START_HELP, startCommand } from './startCommand';
 
@@ -35,6 +43,21 @@ const COMMANDS = {
     summary: 'write a lakehouse table to stdout (jsonl or csv)',
   },
   query: { help: QUERY_HELP, run: queryCommand, summary: 'run SQL on the local lakehouse' },
+  pipeline: {
+    help: PIPELINE_HELP,
+    run: pipelineCommand,
+    summary: 'run the event-driven loop (trigger, orchestration, local Jobs API) until Ctrl+C',
+  },
+  process: {
+    help: PROCESS_HELP,
+    run: processCommand,
+    summary: 'backfill or reprocess Capture files through the same workflow',
+  },
+  'jobs-api': {
+    help: JOBS_API_HELP,
+    run: jobsApiCommand,
+    summary: 'run the local Jobs API (Databricks Jobs 2.2 on DuckDB) in the foreground',
+  },
   azurite: {
     help: AZURITE_HELP,
     run: azuriteCommand,

@@ -46,6 +46,10 @@ export interface Ledger {
   get(path: string): Promise<LedgerFile | undefined>;
   /** Applies one patch to each file (per-file patches may differ); final states leave the open set. */
   update(changes: { path: string; patch: LedgerPatch }[]): Promise<void>;
+  /** Makes sure an unfinished file is in the open set (a crash may come between a row's two writes). */
+  restoreOpen(file: LedgerFile): Promise<void>;
+  /** Puts a recorded file back to pending (a reprocess), keeping its attempts and capture times. */
+  requeue(file: LedgerFile): Promise<void>;
   /** Files not in a final state: the orchestration's work. Reads only the open set, not history. */
   listOpen(options?: { abortSignal?: AbortSignal }): AsyncIterable<LedgerFile>;
   /** Every recorded file whose path hour is in [fromHour, toHour] (yyyyMMddHH), in hour order. */
@@ -173,6 +177,26 @@ export class TableLedger implements Ledger {
     // the file as unfinished and finishes it again (loading is idempotent per file).
     await this.submit(this.open, work.flat(), true);
     await this.submit(this.files, history.flat(), false);
+  }
+
+  async restoreOpen(file: LedgerFile): Promise<void> {
+    if (!FINAL_STATES.includes(file.state)) await this.open.upsertEntity(this.toEntity(file), 'Replace');
+  }
+
+  async requeue(file: LedgerFile): Promise<void> {
+    const { path, url, bytes, records, capturedAt, triggeredAt, attempts } = file;
+    const entity = this.toEntity({
+      path,
+      url,
+      bytes,
+      records,
+      capturedAt,
+      triggeredAt,
+      attempts,
+      state: 'pending',
+    });
+    await this.open.upsertEntity(entity, 'Replace');
+    await this.files.upsertEntity(entity, 'Replace');
   }
 
   async *listOpen(options: { abortSignal?: AbortSignal } = {}): AsyncIterable<LedgerFile> {

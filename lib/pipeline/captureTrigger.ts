@@ -75,7 +75,13 @@ export async function recordCaptureFile(
   deps: CaptureTriggerDeps,
 ): Promise<TriggerOutcome> {
   if (blob.bytes === 0) return 'ignored';
-  if (await deps.ledger.get(blob.path)) return 'known';
+  const known = await deps.ledger.get(blob.path);
+  if (known) {
+    // Nothing new; but a crash of an earlier delivery may have left its work undone.
+    await deps.ledger.restoreOpen(known);
+    if (known.state === 'pending') await deps.signal(refOf(known));
+    return 'known';
+  }
   const triggeredAt = new Date((deps.now ?? Date.now)()).toISOString();
   const row: LedgerFile = {
     path: blob.path,
@@ -100,15 +106,13 @@ export async function recordCaptureFile(
   }
   if ((await deps.ledger.insert(row)) === 'exists') return 'known';
   if (row.state !== 'pending') return row.state as TriggerOutcome;
-  await deps.signal({
-    path: row.path,
-    url: row.url,
-    bytes: row.bytes,
-    records: row.records,
-    triggeredAt: Date.parse(triggeredAt),
-    attempts: 0,
-  });
+  await deps.signal(refOf(row));
   return 'recorded';
+}
+
+function refOf(row: LedgerFile): FileRef {
+  const { path, url, bytes, records, triggeredAt, attempts } = row;
+  return { path, url, bytes, records, triggeredAt: Date.parse(triggeredAt), attempts: attempts ?? 0 };
 }
 
 /** The blob a BlobCreated event names, or undefined when the event is not for a finished blob. */
