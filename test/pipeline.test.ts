@@ -13,18 +13,16 @@ import { blobCreatedEvent } from '../lib/pipeline/blobCreatedDispatcher';
 import { LocalPipeline } from '../lib/pipeline/localPipeline';
 import { CaptureStore, captureStoreForConnection } from '../lib/storage/captureStore';
 import { useAzurite } from './azurite';
-import { Body, line } from './lakehouseFixtures';
-import { CaptureWriter, captureBytes, eventually, ledgerRows, pipelineConfig } from './pipelineFixtures';
+import {
+  CaptureWriter,
+  cdcChange,
+  captureBytes,
+  eventually,
+  ledgerRows,
+  pipelineConfig,
+} from './pipelineFixtures';
 
 jest.setTimeout(120_000);
-
-const change = (lsn: number, productNo: string, overrides = {}): Body => ({
-  op: 'c',
-  ts_ms: 1,
-  source: { db: 'shop', table: 'order_lines', lsn },
-  before: null,
-  after: line({ ProductNo: productNo, TransactionNo: `T${lsn % 7}`, ...overrides }),
-});
 
 function captureOf(config: AppConfig): CaptureStore {
   return captureStoreForConnection(config.CaptureStorage, config.CAPTURE_CONTAINER);
@@ -69,7 +67,7 @@ describe('local pipeline on Azurite + local Jobs API + DuckDB', () => {
       const paths: string[] = [];
       for (let i = 0; i < 12; i++) {
         paths.push(
-          await writer.write([change(2 * i + 1, `P${i}`), change(2 * i + 2, `Q${i}`)], String(i % 4)),
+          await writer.write([cdcChange(2 * i + 1, `P${i}`), cdcChange(2 * i + 2, `Q${i}`)], String(i % 4)),
         );
       }
       const rows = await allFinal(pipeline.ports.ledger, 12);
@@ -114,7 +112,7 @@ describe('local pipeline on Azurite + local Jobs API + DuckDB', () => {
     try {
       const store = captureOf(config);
       const writer = new CaptureWriter(store);
-      const file = await writer.write([change(1, 'A'), change(2, 'B')]);
+      const file = await writer.write([cdcChange(1, 'A'), cdcChange(2, 'B')]);
       const empty = await writer.write([]);
       const event = blobCreatedEvent(store, config.CAPTURE_CONTAINER, { path: file, bytes: 1 });
       const outcomes = [
@@ -189,7 +187,7 @@ describe('local pipeline on Azurite + local Jobs API + DuckDB', () => {
     const pipeline = await LocalPipeline.open({ config, log: () => undefined, watchIntervalMs: 200 });
     try {
       const writer = new CaptureWriter(captureOf(config));
-      for (let i = 0; i < 3; i++) await writer.write([change(i + 1, `P${i}`)]);
+      for (let i = 0; i < 3; i++) await writer.write([cdcChange(i + 1, `P${i}`)]);
       const rows = await allFinal(pipeline.ports.ledger, 3);
       expect(rows.map((r) => [r.state, r.attempts])).toEqual([
         ['succeeded', 1],
@@ -228,8 +226,8 @@ describe('local pipeline on Azurite + local Jobs API + DuckDB', () => {
     const pipeline = await LocalPipeline.open({ config, log: () => undefined, watchIntervalMs: 200 });
     try {
       const writer = new CaptureWriter(captureOf(config));
-      await writer.write([change(1, 'A')]);
-      await writer.write([change(2, 'B')]);
+      await writer.write([cdcChange(1, 'A')]);
+      await writer.write([cdcChange(2, 'B')]);
       const rows = await allFinal(pipeline.ports.ledger, 2);
       expect(rows.map((r) => [r.state, r.attempts, r.batchAttempt])).toEqual([
         ['succeeded', 2, 2],
@@ -254,9 +252,9 @@ describe('local pipeline on Azurite + local Jobs API + DuckDB', () => {
     try {
       const writer = new CaptureWriter(captureOf(config));
       const good: string[] = [];
-      for (let i = 0; i < 4; i++) good.push(await writer.write([change(10 + i, `G${i}`)], String(i)));
+      for (let i = 0; i < 4; i++) good.push(await writer.write([cdcChange(10 + i, `G${i}`)], String(i)));
       // Structure intact (the trigger accepts it), compressed data damaged (the run fails on it).
-      const bytes = await captureBytes([change(20, 'X'), change(21, 'Y')]);
+      const bytes = await captureBytes([cdcChange(20, 'X'), cdcChange(21, 'Y')]);
       const damaged = Buffer.from(bytes);
       for (let i = bytes.length - 40; i < bytes.length - 20; i++) damaged[i] ^= 0x5a;
       const bad = await writer.writeRaw(damaged, '5');
@@ -297,7 +295,7 @@ describe('local pipeline killed mid-run and restarted', () => {
     const paths: string[] = [];
     for (let i = 0; i < 12; i++) {
       const bodies = Array.from({ length: 3000 }, (_, j) =>
-        change(i * 3000 + j + 1, `P${(i * 3000 + j) % 500}`),
+        cdcChange(i * 3000 + j + 1, `P${(i * 3000 + j) % 500}`),
       );
       paths.push(await writer.write(bodies, String(i % 4)));
     }

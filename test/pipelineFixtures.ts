@@ -7,9 +7,18 @@ import { formatEnqueuedTimeUtc } from '../lib/capture/enqueuedTime';
 import { AppConfig, loadConfig } from '../lib/config';
 import { LedgerFile } from '../lib/ledger/ledger';
 import { CaptureStore } from '../lib/storage/captureStore';
-import { Body } from './lakehouseFixtures';
+import { Body, line } from './lakehouseFixtures';
 
 let names = 0;
+
+/** A create of one order line (its TransactionNo spread over a few orders), at this lsn. */
+export const cdcChange = (lsn: number, productNo: string, overrides = {}): Body => ({
+  op: 'c',
+  ts_ms: 1,
+  source: { db: 'shop', table: 'order_lines', lsn },
+  before: null,
+  after: line({ ProductNo: productNo, TransactionNo: `T${lsn % 7}`, ...overrides }),
+});
 
 /** A local-stack configuration on the given Azurite, with its own container, table and data folder. */
 export function pipelineConfig(connectionString: string, overrides: Record<string, string> = {}): AppConfig {
@@ -39,7 +48,8 @@ export class CaptureWriter {
   constructor(private readonly store: CaptureStore) {}
 
   async write(bodies: Body[], partitionId = '0'): Promise<string> {
-    return this.writeRaw(await captureBytes(bodies, this.nextWindow()), partitionId);
+    const windowStart = this.nextWindow();
+    return this.writeRaw(await captureBytes(bodies, windowStart), partitionId, windowStart);
   }
 
   async writeRaw(bytes: Buffer, partitionId = '0', windowStart = this.nextWindow()): Promise<string> {
