@@ -145,28 +145,30 @@ describe('orders-pipeline CLI', () => {
     });
   });
 
-  it('start brings up Azurite under LOCAL_DATA_DIR, replays, ingests into gold and stops', async () => {
+  it('start brings up Azurite and the event-driven loop, replays, processes into gold and stops', async () => {
     const dataDir = tempDir();
     const result = await run(['start', '--events', '1500', '--json'], { LOCAL_DATA_DIR: dataDir });
     expect(result.stderr).toContain('start: Azurite on 127.0.0.1:10000-10002');
     expect(result.code).toBe(0);
-    const [replay, batch, gold] = result.stdout
+    const [replay, processed, gold] = result.stdout
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(replay).toMatchObject({ events: 1500 });
-    expect(batch).toMatchObject({ loaded: 1500, checked: 1500 });
+    expect(processed).toMatchObject({ loaded: 1500, checked: 1500, deadLettered: 0 });
+    expect(processed.runs).toBeGreaterThanOrEqual(1);
+    expect(processed.files).toBe(processed.succeeded);
     expect(gold.orders).toBeGreaterThan(0);
     expect(fs.readdirSync(path.join(dataDir, 'azurite')).length).toBeGreaterThan(0);
     expect(fs.existsSync(path.join(dataDir, 'lakehouse.duckdb'))).toBe(true);
 
-    // A second start adds its files; those of the first are not loaded again.
+    // A second start processes only its own files; those of the first are known to the ledger.
     const again = await run(['start', '--events', '500', '--seed', '2', '--first-lsn', '100000', '--json'], {
       LOCAL_DATA_DIR: dataDir,
     });
     expect(again.code).toBe(0);
     const second = JSON.parse(again.stdout.trim().split('\n')[1]) as { loaded: number; checked: number };
-    expect(second).toMatchObject({ loaded: 500, checked: 2000 });
+    expect(second).toMatchObject({ loaded: 500, checked: 500 });
   });
 
   it('ingest, export and query work on the lakehouse from the command line', async () => {

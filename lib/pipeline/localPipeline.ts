@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { AppConfig } from '../config';
 import { LocalJobsApi } from '../databricks/localJobsApi';
 import { LakehouseJob, lakehouseJobDefinition } from '../lakehouse/lakehouseJob';
-import { LocalLakehouse } from '../lakehouse/localLakehouse';
+import { BatchResult, LocalLakehouse } from '../lakehouse/localLakehouse';
 import { CaptureStore, captureStoreForConnection } from '../storage/captureStore';
 import { CaptureWatcher } from './blobCreatedDispatcher';
 import { BlobCreatedEvent, TriggerOutcome, capturedBlobOf, recordCaptureFile } from './captureTrigger';
@@ -34,7 +34,7 @@ export class LocalPipeline {
     readonly captureStore: CaptureStore,
     readonly driver: LocalDriver,
     watchIntervalMs: number,
-    private readonly embedded?: { api: LocalJobsApi; lakehouse: LocalLakehouse },
+    private readonly embedded?: { api: LocalJobsApi; lakehouse: LocalLakehouse; job: LakehouseJob },
   ) {
     this.watcher = new CaptureWatcher(
       captureStore,
@@ -52,20 +52,21 @@ export class LocalPipeline {
 
   static async open(options: LocalPipelineOptions): Promise<LocalPipeline> {
     const { config, log } = options;
-    let embedded: { api: LocalJobsApi; lakehouse: LocalLakehouse } | undefined;
+    let embedded: { api: LocalJobsApi; lakehouse: LocalLakehouse; job: LakehouseJob } | undefined;
     let jobs: { host: string; auth: ReturnType<typeof databricksAuth> };
     if (config.DATABRICKS_HOST.kind === 'embedded') {
       const token = config.DATABRICKS_TOKEN ?? randomBytes(24).toString('base64url');
       const lakehouse = await LocalLakehouse.open(path.join(config.LOCAL_DATA_DIR, 'lakehouse.duckdb'), {
         pathFormat: config.CAPTURE_PATH_FORMAT,
       });
+      const job = new LakehouseJob(lakehouse);
       const api = await LocalJobsApi.start({
         token,
         job: lakehouseJobDefinition(config.DATABRICKS_JOB_ID),
-        runner: new LakehouseJob(lakehouse),
+        runner: job,
         statePath: path.join(config.LOCAL_DATA_DIR, 'jobs-api.json'),
       });
-      embedded = { api, lakehouse };
+      embedded = { api, lakehouse, job };
       jobs = { host: api.url, auth: { token } };
     } else {
       jobs = { host: config.DATABRICKS_HOST.url, auth: databricksAuth(config) };
@@ -87,6 +88,11 @@ export class LocalPipeline {
 
   get lakehouse(): LocalLakehouse | undefined {
     return this.embedded?.lakehouse;
+  }
+
+  /** The embedded job's batch results, by run id. */
+  get batchResults(): ReadonlyMap<number, BatchResult> {
+    return this.embedded?.job.results ?? new Map();
   }
 
   /** The capture trigger, in process: what the blob trigger does for one BlobCreated event. */
