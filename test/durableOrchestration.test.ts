@@ -2,7 +2,10 @@ import type { OrchestrationContext, RetryOptions, Task } from 'durable-functions
 import {
   FILE_CAPTURED_EVENT,
   PIPELINE_ACTIVITY,
+  PIPELINE_INSTANCE_ID,
+  PIPELINE_ORCHESTRATION,
   pipelineOrchestration,
+  signalOrchestration,
 } from '../lib/pipeline/durableOrchestration';
 import {
   FileRef,
@@ -209,5 +212,50 @@ describe('Durable orchestrator over the decision function', () => {
     const { pending, continuedWith } = replay(history, undefined);
     expect(pending).toBeUndefined();
     expect(continuedWith).toMatchObject({ forming: null, active: null, ready: [] });
+  });
+});
+
+describe('signalling the singleton orchestration', () => {
+  /** A durable client whose instance is in the given state ('missing': getStatus throws as v3 does). */
+  function client(state: 'missing' | 'Running' | 'Failed' | 'storage down') {
+    const calls: unknown[][] = [];
+    return {
+      calls,
+      getStatus: async (id: string) => {
+        calls.push(['getStatus', id]);
+        if (state === 'missing')
+          throw new Error('DurableClient error: Durable Functions extension replied with HTTP 404 response.');
+        if (state === 'storage down') throw new Error('DurableClient error: HTTP 500');
+        return { runtimeStatus: state };
+      },
+      startNew: async (name: string, options: unknown) => {
+        calls.push(['startNew', name, options]);
+        return PIPELINE_INSTANCE_ID;
+      },
+      raiseEvent: async (id: string, event: string, data: unknown) => {
+        calls.push(['raiseEvent', id, event, data]);
+      },
+    };
+  }
+  const signal = (c: ReturnType<typeof client>) =>
+    signalOrchestration(c as unknown as Parameters<typeof signalOrchestration>[0], file(1));
+
+  it.each(['missing', 'Failed'] as const)(
+    'starts the orchestration when it is %s, then raises the event',
+    async (state) => {
+      const c = client(state);
+      await signal(c);
+      expect(c.calls.slice(1)).toEqual([
+        ['startNew', PIPELINE_ORCHESTRATION, { instanceId: PIPELINE_INSTANCE_ID }],
+        ['raiseEvent', PIPELINE_INSTANCE_ID, FILE_CAPTURED_EVENT, file(1)],
+      ]);
+    },
+  );
+
+  it('only raises the event when it runs, and lets other errors through', async () => {
+    const running = client('Running');
+    await signal(running);
+    expect(running.calls.map((c) => c[0])).toEqual(['getStatus', 'raiseEvent']);
+    await expect(signal(client('storage down'))).rejects.toThrow(/HTTP 500/);
   });
 });

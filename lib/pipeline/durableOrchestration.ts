@@ -1,4 +1,4 @@
-import type { OrchestrationContext, RetryOptions, Task } from 'durable-functions';
+import type { DurableClient, OrchestrationContext, RetryOptions, Task } from 'durable-functions';
 import {
   FileRef,
   PipelineEvent,
@@ -60,4 +60,26 @@ export function* pipelineOrchestration(
 
 function now(context: OrchestrationContext): number {
   return context.df.currentUtcDateTime.getTime();
+}
+
+type OrchestrationClient = Pick<DurableClient, 'getStatus' | 'startNew' | 'raiseEvent'>;
+
+const STOPPED: readonly string[] = ['Completed', 'Failed', 'Terminated', 'Canceled'];
+
+/**
+ * The capture trigger's signal: starts the singleton when it is not running (first file ever, or
+ * after it failed or was terminated), then raises the file event; the ledger already holds the file.
+ */
+export async function signalOrchestration(client: OrchestrationClient, file: FileRef): Promise<void> {
+  let status: string | undefined;
+  try {
+    status = (await client.getStatus(PIPELINE_INSTANCE_ID)).runtimeStatus;
+  } catch (error) {
+    // The client reports an unknown instance as an error naming HTTP 404.
+    if (!/HTTP 404/.test((error as Error).message)) throw error;
+  }
+  if (status === undefined || STOPPED.includes(status)) {
+    await client.startNew(PIPELINE_ORCHESTRATION, { instanceId: PIPELINE_INSTANCE_ID });
+  }
+  await client.raiseEvent(PIPELINE_INSTANCE_ID, FILE_CAPTURED_EVENT, file);
 }
