@@ -54,7 +54,7 @@ export class LocalDriver {
     await this.loop;
   }
 
-  /** Resolves when the loop has failed; the error names the cause. */
+  /** Settles when the loop ends: resolves after stop(), rejects with the error that stopped it. */
   get done(): Promise<void> {
     return this.loop;
   }
