@@ -2,6 +2,9 @@ import { app, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { signalOrchestration } from '../lib/pipeline/durableOrchestration';
 import { BlobTriggerMetadata, functionsConfig, onCaptureBlob } from '../lib/pipeline/functionsRuntime';
+import { pipelineSettings } from '../lib/pipeline/pipelineDecision';
+
+const settings = pipelineSettings(functionsConfig());
 
 /** Records each Capture file in the ledger and wakes the orchestration (Event Grid source). */
 app.storageBlob('captureTrigger', {
@@ -14,7 +17,7 @@ app.storageBlob('captureTrigger', {
     const { path, outcome } = await onCaptureBlob(
       blob as Buffer,
       context.triggerMetadata as BlobTriggerMetadata,
-      (file) => signalOrchestration(client, file),
+      (file) => signalOrchestration(client, file, settings),
     );
     context.log(JSON.stringify({ event: 'blobCreated', path, outcome }));
   },

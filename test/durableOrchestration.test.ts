@@ -4,16 +4,11 @@ import {
   PIPELINE_ACTIVITY,
   PIPELINE_INSTANCE_ID,
   PIPELINE_ORCHESTRATION,
+  PipelineInput,
   pipelineOrchestration,
   signalOrchestration,
 } from '../lib/pipeline/durableOrchestration';
-import {
-  FileRef,
-  PipelineAction,
-  PipelineEvent,
-  PipelineSettings,
-  PipelineState,
-} from '../lib/pipeline/pipelineDecision';
+import { FileRef, PipelineAction, PipelineEvent, PipelineSettings } from '../lib/pipeline/pipelineDecision';
 
 const SETTINGS: PipelineSettings = {
   batchWaitMs: 10_000,
@@ -54,10 +49,10 @@ class FakeTask {
  * wake-up: completed tasks get their recorded results, the first task without one is where it
  * stops. Returns what it scheduled, in order, and how it ended.
  */
-function replay(history: HistoryItem[], input: PipelineState | undefined) {
+function replay(history: HistoryItem[], input: PipelineInput | undefined) {
   const scheduled: Scheduled[] = [];
   let time = T0;
-  let continuedWith: PipelineState | undefined;
+  let continuedWith: PipelineInput | undefined;
   const context = {
     df: {
       get currentUtcDateTime() {
@@ -70,7 +65,7 @@ function replay(history: HistoryItem[], input: PipelineState | undefined) {
       createTimer: (at: Date) => new FakeTask({ kind: 'timer', at: at.getTime() }),
       waitForExternalEvent: (name: string) => new FakeTask({ kind: 'event', name }),
       Task: { any: (tasks: FakeTask[]) => new FakeTask({ kind: 'any', tasks }) },
-      continueAsNew: (state: PipelineState) => (continuedWith = state),
+      continueAsNew: (next: PipelineInput) => (continuedWith = next),
     },
   } as unknown as OrchestrationContext;
 
@@ -211,7 +206,22 @@ describe('Durable orchestrator over the decision function', () => {
     }
     const { pending, continuedWith } = replay(history, undefined);
     expect(pending).toBeUndefined();
-    expect(continuedWith).toMatchObject({ forming: null, active: null, ready: [] });
+    expect(continuedWith).toEqual({
+      state: expect.objectContaining({ forming: null, active: null, ready: [] }),
+      settings: SETTINGS,
+    });
+  });
+
+  it('decides with the settings its input carries, not the app’s current ones', () => {
+    const started = { settings: { ...SETTINGS, sweepMs: 5_000 } };
+    const history: HistoryItem[] = [
+      { kind: 'activity', result: { kind: 'ledgerRead', files: [] }, time: T0 },
+    ];
+    expect(replay(history, started).scheduled[1]).toMatchObject({ kind: 'any', timerAt: T0 + 5_000 });
+    expect(replay(history, undefined).scheduled[1]).toMatchObject({
+      kind: 'any',
+      timerAt: T0 + SETTINGS.sweepMs,
+    });
   });
 });
 
@@ -238,7 +248,7 @@ describe('signalling the singleton orchestration', () => {
     };
   }
   const signal = (c: ReturnType<typeof client>) =>
-    signalOrchestration(c as unknown as Parameters<typeof signalOrchestration>[0], file(1));
+    signalOrchestration(c as unknown as Parameters<typeof signalOrchestration>[0], file(1), SETTINGS);
 
   it.each(['missing', 'Failed'] as const)(
     'starts the orchestration when it is %s, then raises the event',
@@ -246,7 +256,11 @@ describe('signalling the singleton orchestration', () => {
       const c = client(state);
       await signal(c);
       expect(c.calls.slice(1)).toEqual([
-        ['startNew', PIPELINE_ORCHESTRATION, { instanceId: PIPELINE_INSTANCE_ID }],
+        [
+          'startNew',
+          PIPELINE_ORCHESTRATION,
+          { instanceId: PIPELINE_INSTANCE_ID, input: { settings: SETTINGS } },
+        ],
         ['raiseEvent', PIPELINE_INSTANCE_ID, FILE_CAPTURED_EVENT, file(1)],
       ]);
     },

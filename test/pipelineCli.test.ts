@@ -78,11 +78,6 @@ describe('CLI process, pipeline and jobs-api', () => {
       config.LEDGER_TABLE,
       config.CAPTURE_PATH_FORMAT,
     );
-    console.log(
-      JSON.stringify(await ledger.get('ordersns/orders/0/2026/11/24/09/00/02.avro')),
-      again.stdout,
-      again.stderr,
-    );
     expect((await ledger.get('ordersns/orders/0/2026/11/24/09/00/02.avro'))?.attempts).toBe(2);
     expect((await ledger.get('ordersns/orders/0/2026/11/24/09/00/00.avro'))?.attempts).toBe(1);
 

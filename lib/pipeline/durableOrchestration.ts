@@ -14,6 +14,12 @@ export const PIPELINE_ORCHESTRATION = 'pipelineOrchestrator';
 export const PIPELINE_ACTIVITY = 'pipelineAction';
 export const FILE_CAPTURED_EVENT = 'fileCaptured';
 
+/** What one generation of the orchestration starts from: its state, and the settings it decides with. */
+export interface PipelineInput {
+  state?: PipelineState;
+  settings: PipelineSettings;
+}
+
 /**
  * The Durable orchestrator: a thin loop over decideNext. Time comes from the replay-safe
  * `currentUtcDateTime`, every I/O is one activity (performAction), waits are durable timers raced
@@ -21,10 +27,14 @@ export const FILE_CAPTURED_EVENT = 'fileCaptured';
  */
 export function* pipelineOrchestration(
   context: OrchestrationContext,
-  settings: PipelineSettings,
+  currentSettings: PipelineSettings,
   activityRetry: RetryOptions,
 ): Generator<Task, void, unknown> {
-  let state = (context.df.getInput() as PipelineState | undefined) ?? initialState(now(context));
+  const input = context.df.getInput() as PipelineInput | undefined;
+  // Replays decide with the settings their generation started with, whatever the app settings say
+  // now; changed settings take effect at the next continue-as-new.
+  const settings = input?.settings ?? currentSettings;
+  let state = input?.state ?? initialState(now(context));
   let event: PipelineEvent = { kind: 'start' };
   // One outstanding wait for the signal across iterations: an abandoned wait would swallow the
   // next signal.
@@ -34,7 +44,7 @@ export function* pipelineOrchestration(
     state = decision.state;
     const action = decision.action;
     if (action.kind === 'continueAsNew') {
-      context.df.continueAsNew(state);
+      context.df.continueAsNew({ state, settings: currentSettings } satisfies PipelineInput);
       return;
     }
     if (action.kind === 'wait') {
@@ -70,7 +80,11 @@ const STOPPED: readonly string[] = ['Completed', 'Failed', 'Terminated', 'Cancel
  * The capture trigger's signal: starts the singleton when it is not running (first file ever, or
  * after it failed or was terminated), then raises the file event; the ledger already holds the file.
  */
-export async function signalOrchestration(client: OrchestrationClient, file: FileRef): Promise<void> {
+export async function signalOrchestration(
+  client: OrchestrationClient,
+  file: FileRef,
+  settings: PipelineSettings,
+): Promise<void> {
   let status: string | undefined;
   try {
     status = (await client.getStatus(PIPELINE_INSTANCE_ID)).runtimeStatus;
@@ -79,7 +93,8 @@ export async function signalOrchestration(client: OrchestrationClient, file: Fil
     if (!/HTTP 404/.test((error as Error).message)) throw error;
   }
   if (status === undefined || STOPPED.includes(status)) {
-    await client.startNew(PIPELINE_ORCHESTRATION, { instanceId: PIPELINE_INSTANCE_ID });
+    const input: PipelineInput = { settings };
+    await client.startNew(PIPELINE_ORCHESTRATION, { instanceId: PIPELINE_INSTANCE_ID, input });
   }
   await client.raiseEvent(PIPELINE_INSTANCE_ID, FILE_CAPTURED_EVENT, file);
 }

@@ -124,12 +124,12 @@ async function submit(
       })),
     );
     const manifestPath = await ports.manifests.write(manifestOf(batch));
+    const submittedAt = new Date(now()).toISOString();
     const { run_id: runId } = await ports.jobs.runNow({
       job_id: ports.jobId,
       job_parameters: { batch_id: batch.id, manifest_path: manifestPath },
       idempotency_token: action.idempotencyToken,
     });
-    const submittedAt = new Date(now()).toISOString();
     await ports.ledger.update(
       batch.files.map((file) => ({
         path: file.path,
