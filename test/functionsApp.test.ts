@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FileRef } from '../lib/pipeline/pipelineDecision';
 import { useAzurite } from './azurite';
-import { CaptureWriter, captureBytes, cdcChange } from './pipelineFixtures';
+import { CaptureWriter, cdcChange } from './pipelineFixtures';
+import { captureBytes } from './lakehouseFixtures';
 import { captureStoreForConnection } from '../lib/storage/captureStore';
 
 const sample = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'local.settings.sample.json'), 'utf8'))

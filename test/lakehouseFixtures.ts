@@ -23,27 +23,35 @@ export class CaptureFolder {
       partitionId,
       windowStart,
     });
-    const file = await encodeCaptureFile(
-      bodies.map((body, i) => ({
-        SequenceNumber: i,
-        Offset: String(i * 100),
-        EnqueuedTimeUtc: formatEnqueuedTimeUtc(windowStart),
-        SystemProperties: {},
-        Properties: {},
-        Body:
-          body === null
-            ? null
-            : Buffer.isBuffer(body)
-              ? body
-              : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-      })),
-      { codec: 'deflate', recordsPerBlock: 7 },
-    );
+    const file = await captureBytes(bodies, windowStart);
     const target = path.join(this.store.root, filePath);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.writeFileSync(target, file);
     return { store: this.store, path: filePath };
   }
+}
+
+/** A Capture file of these bodies (deflate, small blocks), its records enqueued at windowStart. */
+export function captureBytes(
+  bodies: Body[],
+  windowStart = new Date(Date.UTC(2026, 10, 24, 9)),
+): Promise<Buffer> {
+  return encodeCaptureFile(
+    bodies.map((body, i) => ({
+      SequenceNumber: i,
+      Offset: String(i * 100),
+      EnqueuedTimeUtc: formatEnqueuedTimeUtc(windowStart),
+      SystemProperties: {},
+      Properties: {},
+      Body:
+        body === null
+          ? null
+          : Buffer.isBuffer(body)
+            ? body
+            : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+    })),
+    { codec: 'deflate', recordsPerBlock: 7 },
+  );
 }
 
 export const line = (overrides: Partial<OrderLine> = {}): OrderLine => ({

@@ -13,14 +13,8 @@ import { blobCreatedEvent } from '../lib/pipeline/blobCreatedDispatcher';
 import { LocalPipeline } from '../lib/pipeline/localPipeline';
 import { CaptureStore, captureStoreForConnection } from '../lib/storage/captureStore';
 import { useAzurite } from './azurite';
-import {
-  CaptureWriter,
-  cdcChange,
-  captureBytes,
-  eventually,
-  ledgerRows,
-  pipelineConfig,
-} from './pipelineFixtures';
+import { captureBytes } from './lakehouseFixtures';
+import { CaptureWriter, cdcChange, eventually, ledgerRows, pipelineConfig } from './pipelineFixtures';
 
 jest.setTimeout(120_000);
 

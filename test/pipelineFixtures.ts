@@ -1,13 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encodeCaptureFile } from '../lib/capture/captureFileWriter';
 import { CapturePathFormat } from '../lib/capture/capturePath';
-import { formatEnqueuedTimeUtc } from '../lib/capture/enqueuedTime';
 import { AppConfig, loadConfig } from '../lib/config';
 import { LedgerFile } from '../lib/ledger/ledger';
 import { CaptureStore } from '../lib/storage/captureStore';
-import { Body, line } from './lakehouseFixtures';
+import { Body, captureBytes, line } from './lakehouseFixtures';
 
 let names = 0;
 
@@ -68,28 +66,6 @@ export class CaptureWriter {
   nextWindow(): Date {
     return new Date(Date.UTC(2026, 10, 24, 9, 0, 0) + 1000 * this.second++);
   }
-}
-
-export function captureBytes(
-  bodies: Body[],
-  windowStart = new Date(Date.UTC(2026, 10, 24, 9)),
-): Promise<Buffer> {
-  return encodeCaptureFile(
-    bodies.map((body, i) => ({
-      SequenceNumber: i,
-      Offset: String(i * 100),
-      EnqueuedTimeUtc: formatEnqueuedTimeUtc(windowStart),
-      SystemProperties: {},
-      Properties: {},
-      Body:
-        body === null
-          ? null
-          : Buffer.isBuffer(body)
-            ? body
-            : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-    })),
-    { codec: 'deflate', recordsPerBlock: 7 },
-  );
 }
 
 /** Polls until the condition holds, or fails after `timeoutMs` naming what it waited for. */
