@@ -127,7 +127,10 @@ export const SETTINGS = {
   }),
   EVENTHUB_NAME: text({ description: 'Event hub carrying the order CDC events.', default: 'orders' }),
   EVENTHUB_PARTITIONS: integer(
-    { description: 'Partitions of the local (emulated) event hub.', default: '4' },
+    {
+      description: 'Partitions of the event hub (the emulator’s, and those the backlog timer lists).',
+      default: '4',
+    },
     1,
     1024,
   ),
@@ -246,6 +249,35 @@ export const SETTINGS = {
     },
     1,
     86_400,
+  ),
+  BACKLOG_INTERVAL_MINUTES: {
+    description: 'How often the backlog timer runs, in minutes (a divisor of 60).',
+    default: '5',
+    localDefault: '1',
+    parse: (raw: string): number => {
+      const value = integer({ description: '' }, 1, 60).parse(raw);
+      if (60 % value !== 0)
+        throw new SettingError(`must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30), not ${value}`);
+      return value;
+    },
+  },
+  BACKLOG_GRACE_MINUTES: integer(
+    {
+      description:
+        'A capture file the ledger has not seen this long after its window closed counts as a lost event.',
+      default: '15',
+      localDefault: '1',
+    },
+    0,
+    1440,
+  ),
+  RETENTION_DAYS: integer(
+    {
+      description: 'Days the capture container keeps raw files; the timer alerts at half of it.',
+      default: '7',
+    },
+    1,
+    365,
   ),
   LOCAL_DATA_DIR: text({
     description: 'Folder for the local stack’s data (Azurite, the DuckDB lakehouse).',

@@ -68,7 +68,12 @@ describe('Functions app', () => {
     useSettings();
     const dist = path.join(__dirname, '..', 'dist', 'functions');
     const files = fs.readdirSync(dist).filter((f) => f.endsWith('.js'));
-    expect(files.sort()).toEqual(['captureTrigger.js', 'pipelineAction.js', 'pipelineOrchestrator.js']);
+    expect(files.sort()).toEqual([
+      'backlogTimer.js',
+      'captureTrigger.js',
+      'pipelineAction.js',
+      'pipelineOrchestrator.js',
+    ]);
     for (const file of files) await expect(import(path.join(dist, file))).resolves.toBeDefined();
   });
 });

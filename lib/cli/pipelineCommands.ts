@@ -54,7 +54,12 @@ export async function pipelineCommand(args: string[], config: AppConfig, signal:
     await watcher.stop();
     return;
   }
-  const pipeline = await LocalPipeline.open({ config, log: jsonLog, watchIntervalMs: intervalMs });
+  const pipeline = await LocalPipeline.open({
+    config,
+    log: jsonLog,
+    watchIntervalMs: intervalMs,
+    backlogIntervalMs: config.BACKLOG_INTERVAL_MINUTES * 60_000,
+  });
   jsonLog({
     event: 'started',
     container: config.CAPTURE_CONTAINER,

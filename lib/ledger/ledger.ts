@@ -50,6 +50,8 @@ export interface Ledger {
   restoreOpen(file: LedgerFile): Promise<void>;
   /** Puts a recorded file back to pending (a reprocess), keeping its attempts and capture times. */
   requeue(file: LedgerFile): Promise<void>;
+  /** Dead-lettered files (until requeued): what an operator must look at. */
+  listDeadLettered(options?: { abortSignal?: AbortSignal }): AsyncIterable<LedgerFile>;
   /** Files not in a final state: the orchestration's work. Reads only the open set, not history. */
   listOpen(options?: { abortSignal?: AbortSignal }): AsyncIterable<LedgerFile>;
   /** Every recorded file whose path hour is in [fromHour, toHour] (yyyyMMddHH), in hour order. */
@@ -106,6 +108,7 @@ export class TableLedger implements Ledger {
   private constructor(
     private readonly files: TableClient,
     private readonly open: TableClient,
+    private readonly deadLetters: TableClient,
     private readonly format: CapturePathFormat,
   ) {}
 
@@ -115,20 +118,18 @@ export class TableLedger implements Ledger {
     format: CapturePathFormat,
     options: { credential?: TokenCredential } = {},
   ): Promise<TableLedger> {
-    const client = (name: string) =>
-      'connectionString' in connection
-        ? TableClient.fromConnectionString(connection.connectionString, name, {
-            allowInsecureConnection: /UseDevelopmentStorage=true|http:\/\//i.test(
-              connection.connectionString,
-            ),
-          })
-        : new TableClient(
-            connection.serviceUri.replace('.blob.', '.table.'),
-            name,
-            options.credential ?? new DefaultAzureCredential(),
-          );
-    const ledger = new TableLedger(client(table), client(`${table}Open`), format);
-    await Promise.all([ledger.files.createTable(), ledger.open.createTable()]);
+    const client = (name: string) => storageTableClient(connection, name, options);
+    const ledger = new TableLedger(
+      client(table),
+      client(`${table}Open`),
+      client(`${table}DeadLetters`),
+      format,
+    );
+    await Promise.all([
+      ledger.files.createTable(),
+      ledger.open.createTable(),
+      ledger.deadLetters.createTable(),
+    ]);
     return ledger;
   }
 
@@ -150,6 +151,7 @@ export class TableLedger implements Ledger {
       });
     }
     if (!FINAL_STATES.includes(file.state)) await this.open.upsertEntity(entity, 'Replace');
+    if (file.state === 'deadLettered') await this.deadLetters.upsertEntity(entity, 'Replace');
     return 'inserted';
   }
 
@@ -197,6 +199,18 @@ export class TableLedger implements Ledger {
     });
     await this.open.upsertEntity(entity, 'Replace');
     await this.files.upsertEntity(entity, 'Replace');
+    const keys = ledgerKeys(path, this.format);
+    await this.deadLetters.deleteEntity(keys.partitionKey, keys.rowKey).catch((error: unknown) => {
+      if (!(error instanceof RestError && error.statusCode === 404)) throw error;
+    });
+  }
+
+  async *listDeadLettered(options: { abortSignal?: AbortSignal } = {}): AsyncIterable<LedgerFile> {
+    for await (const entity of this.deadLetters.listEntities<TableEntity>({
+      abortSignal: options.abortSignal,
+    })) {
+      yield fromEntity(entity);
+    }
   }
 
   async *listOpen(options: { abortSignal?: AbortSignal } = {}): AsyncIterable<LedgerFile> {
@@ -269,6 +283,23 @@ export class TableLedger implements Ledger {
       }
     }
   }
+}
+
+/** A table on a storage connection: Azurite by connection string, Azure by identity. */
+export function storageTableClient(
+  connection: StorageConnection,
+  table: string,
+  options: { credential?: TokenCredential } = {},
+): TableClient {
+  return 'connectionString' in connection
+    ? TableClient.fromConnectionString(connection.connectionString, table, {
+        allowInsecureConnection: /UseDevelopmentStorage=true|http:\/\//i.test(connection.connectionString),
+      })
+    : new TableClient(
+        connection.serviceUri.replace('.blob.', '.table.'),
+        table,
+        options.credential ?? new DefaultAzureCredential(),
+      );
 }
 
 function hourText(hour: string): string {

@@ -1,4 +1,5 @@
 import { AppConfig, ConfigError, loadConfig } from '../config';
+import type { BacklogReport } from '../operate/backlog';
 import { TriggerOutcome, recordCaptureFile } from './captureTrigger';
 import { PipelinePorts } from './pipelineActions';
 import { FileRef } from './pipelineDecision';
@@ -78,4 +79,26 @@ export async function onCaptureBlob(
     { ledger: (await functionsPorts()).ledger, pathFormat: settings.CAPTURE_PATH_FORMAT, signal },
   );
   return { path, outcome };
+}
+
+/** The backlog timer's run in the Functions host; re-triggered files are signalled like new ones. */
+export async function functionsBacklog(signal: (file: FileRef) => Promise<void>): Promise<BacklogReport> {
+  const settings = functionsConfig();
+  const ports = await functionsPorts();
+  const { WatermarkStore, backlogSettings, runBacklog } = await import('../operate/backlog');
+  const { storageTableClient } = await import('../ledger/ledger');
+  const { captureStoreForConnection } = await import('../storage/captureStore');
+  return runBacklog(
+    {
+      ledger: ports.ledger,
+      watermarks: new WatermarkStore(
+        storageTableClient(settings.AzureWebJobsStorage, `${settings.LEDGER_TABLE}State`),
+      ),
+      captureStore: captureStoreForConnection(settings.CaptureStorage, settings.CAPTURE_CONTAINER),
+      jobs: ports.jobs,
+      jobId: ports.jobId,
+      trigger: { ledger: ports.ledger, pathFormat: settings.CAPTURE_PATH_FORMAT, signal },
+    },
+    backlogSettings(settings),
+  );
 }

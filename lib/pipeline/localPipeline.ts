@@ -6,7 +6,15 @@ import { LakehouseJob, lakehouseJobDefinition } from '../lakehouse/lakehouseJob'
 import { BatchResult, LocalLakehouse } from '../lakehouse/localLakehouse';
 import { CaptureStore, captureStoreForConnection } from '../storage/captureStore';
 import { CaptureWatcher } from './blobCreatedDispatcher';
-import { BlobCreatedEvent, TriggerOutcome, capturedBlobOf, recordCaptureFile } from './captureTrigger';
+import {
+  BlobCreatedEvent,
+  CaptureTriggerDeps,
+  TriggerOutcome,
+  capturedBlobOf,
+  recordCaptureFile,
+} from './captureTrigger';
+import { BacklogReport, WatermarkStore, backlogSettings, runBacklog } from '../operate/backlog';
+import { storageTableClient } from '../ledger/ledger';
 import { LocalDriver } from './localDriver';
 import { PipelinePorts } from './pipelineActions';
 import { databricksAuth, openPipelinePorts } from './pipelineConfig';
@@ -18,6 +26,8 @@ export interface LocalPipelineOptions {
   /** How often the stand-in for Event Grid lists the capture container; 0 = never (deliver by hand). */
   watchIntervalMs?: number;
   onDecision?: (state: PipelineState, event: PipelineEvent) => void;
+  /** Runs the backlog timer this often (BACKLOG_INTERVAL_MINUTES in the CLI); 0 or unset = never. */
+  backlogIntervalMs?: number;
 }
 
 /**
@@ -27,6 +37,8 @@ export interface LocalPipelineOptions {
  */
 export class LocalPipeline {
   readonly watcher: CaptureWatcher;
+  private backlogTimer?: NodeJS.Timeout;
+  private backlogRun?: Promise<unknown>;
 
   private constructor(
     readonly config: AppConfig,
@@ -78,7 +90,23 @@ export class LocalPipeline {
       settings: pipelineSettings(config),
       onDecision: options.onDecision,
     });
-    return new LocalPipeline(config, ports, captureStore, driver, options.watchIntervalMs ?? 1000, embedded);
+    const pipeline = new LocalPipeline(
+      config,
+      ports,
+      captureStore,
+      driver,
+      options.watchIntervalMs ?? 1000,
+      embedded,
+    );
+    if (options.backlogIntervalMs) {
+      pipeline.backlogTimer = setInterval(() => {
+        pipeline.backlogRun ??= pipeline
+          .backlog()
+          .catch((error: unknown) => log({ event: 'backlogFailed', error: (error as Error).message }))
+          .finally(() => (pipeline.backlogRun = undefined));
+      }, options.backlogIntervalMs);
+    }
+    return pipeline;
   }
 
   /** The local Jobs API's URL, when this process runs one. */
@@ -95,23 +123,49 @@ export class LocalPipeline {
     return this.embedded?.job.results ?? new Map();
   }
 
+  /** One run of the backlog timer against this stack. */
+  async backlog(now = Date.now()): Promise<BacklogReport> {
+    const report = await runBacklog(
+      {
+        ledger: this.ports.ledger,
+        watermarks: new WatermarkStore(
+          storageTableClient(this.config.AzureWebJobsStorage, `${this.config.LEDGER_TABLE}State`),
+        ),
+        captureStore: this.captureStore,
+        jobs: this.ports.jobs,
+        jobId: this.ports.jobId,
+        trigger: this.triggerDeps(),
+      },
+      backlogSettings(this.config),
+      now,
+    );
+    this.ports.log({ event: 'backlog', ...report });
+    return report;
+  }
+
+  private triggerDeps(): CaptureTriggerDeps {
+    return {
+      ledger: this.ports.ledger,
+      pathFormat: this.config.CAPTURE_PATH_FORMAT,
+      signal: (file) => this.driver.signal(file),
+    };
+  }
+
   /** The capture trigger, in process: what the blob trigger does for one BlobCreated event. */
   async deliver(event: BlobCreatedEvent): Promise<TriggerOutcome> {
     const blob = capturedBlobOf(event, this.config.CAPTURE_CONTAINER);
     if (!blob) return 'ignored';
     const outcome = await recordCaptureFile(
       { ...blob, content: () => this.captureStore.read(blob.path) },
-      {
-        ledger: this.ports.ledger,
-        pathFormat: this.config.CAPTURE_PATH_FORMAT,
-        signal: (file) => this.driver.signal(file),
-      },
+      this.triggerDeps(),
     );
     this.ports.log({ event: 'blobCreated', path: blob.path, outcome });
     return outcome;
   }
 
   async close(): Promise<void> {
+    clearInterval(this.backlogTimer);
+    await this.backlogRun;
     await this.watcher.stop();
     await this.driver.stop();
     if (this.embedded) {
