@@ -279,6 +279,11 @@ export const SETTINGS = {
     1,
     365,
   ),
+  PUBLISH_MAX_BODY_BYTES: integer(
+    { description: 'Largest request the publish API takes (413 past it).', default: String(1024 * 1024) },
+    1024,
+    100 * 1024 * 1024,
+  ),
   LOCAL_DATA_DIR: text({
     description: 'Folder for the local stack’s data (Azurite, the DuckDB lakehouse).',
     default: '.local',

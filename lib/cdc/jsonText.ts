@@ -173,3 +173,15 @@ function parseHex4(text: string, at: number): number {
   const hex = text.slice(at, at + 4);
   return /^[0-9a-fA-F]{4}$/.test(hex) ? parseInt(hex, 16) : -1;
 }
+
+/** JSON text of a parsed value, each number as written in its source (repeated keys already gone). */
+export function serializeJsonValue(value: JsonValue): string {
+  if (value instanceof JsonNumber) return value.text;
+  if (Array.isArray(value)) return `[${value.map(serializeJsonValue).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.entries(value)
+      .map(([key, item]) => `${JSON.stringify(key)}:${serializeJsonValue(item)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,5 +1,6 @@
 import { AppConfig, ConfigError, loadConfig } from '../config';
 import type { BacklogReport } from '../operate/backlog';
+import type { OrderEventSink } from '../publish/orderPublisher';
 import { TriggerOutcome, recordCaptureFile } from './captureTrigger';
 import { PipelinePorts } from './pipelineActions';
 import { FileRef } from './pipelineDecision';
@@ -101,4 +102,28 @@ export async function functionsBacklog(signal: (file: FileRef) => Promise<void>)
     },
     backlogSettings(settings),
   );
+}
+
+let sink: Promise<OrderEventSink> | undefined;
+
+/** Event Hubs with the app's identity: namespace EVENTHUB_NAMESPACE, hub EVENTHUB_NAME. */
+export function functionsSink(): Promise<OrderEventSink> {
+  if (!sink) {
+    const settings = functionsConfig();
+    sink = Promise.all([
+      import('@azure/event-hubs'),
+      import('@azure/identity'),
+      import('../publish/orderPublisher'),
+    ]).then(
+      ([{ EventHubProducerClient }, { DefaultAzureCredential }, { EventHubsSink }]) =>
+        new EventHubsSink(
+          new EventHubProducerClient(
+            `${settings.EVENTHUB_NAMESPACE}.servicebus.windows.net`,
+            settings.EVENTHUB_NAME,
+            new DefaultAzureCredential(),
+          ),
+        ),
+    );
+  }
+  return sink;
 }
