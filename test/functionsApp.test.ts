@@ -73,6 +73,7 @@ describe('Functions app', () => {
       'captureTrigger.js',
       'pipelineAction.js',
       'pipelineOrchestrator.js',
+      'publishOrders.js',
     ]);
     for (const file of files) await expect(import(path.join(dist, file))).resolves.toBeDefined();
   });
