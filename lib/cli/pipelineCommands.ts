@@ -11,19 +11,27 @@ import { recordCaptureFile } from '../pipeline/captureTrigger';
 import { LocalPipeline } from '../pipeline/localPipeline';
 import { captureStoreForConnection } from '../storage/captureStore';
 import { integerOption, parseCommandArgs, UsageError } from './args';
+import { EventHubEmulator } from '../eventHubs/captureEmulator';
+import { LocalHttpApi } from '../local/localHttpApi';
+import { EmulatorSink } from '../publish/orderPublisher';
+import { emulatorSettings } from './simulateCommand';
 
 const jsonLog = (entry: Record<string, unknown>): void => {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
 };
 
-export const PIPELINE_HELP = `orders-pipeline pipeline [--watch-interval MS] [--webhook URL [--function-name NAME] [--key KEY]]
+export const PIPELINE_HELP = `orders-pipeline pipeline [--port N] [--watch-interval MS] [--webhook URL [--function-name NAME] [--key KEY]]
 
 Runs the event-driven loop in this process until Ctrl+C: a watcher standing in for Event Grid lists
 the capture container and delivers BlobCreated events to the capture trigger, which records each
 file in the ledger; the orchestration (the same decisions as the Durable one) batches files and
 calls run-now on DATABRICKS_HOST — with DATABRICKS_HOST=embedded (the local default), on a local
 Jobs API running the job on LOCAL_DATA_DIR/lakehouse.duckdb. It resumes from the ledger after a
-restart. Logs are JSON lines on stderr.
+restart. It serves the Functions app's HTTP endpoints on http://127.0.0.1:PORT: POST /api/orders
+(publishes into the local Event Hubs + Capture emulator), GET /api/status, GET /api/dashboard. The
+backlog timer runs every BACKLOG_INTERVAL_MINUTES. Logs are JSON lines on stderr.
+
+  --port N              port of the HTTP endpoints (default 7071, as \`func start\` does)
 
   --watch-interval MS   how often the capture container is listed (default 1000)
   --webhook URL         only deliver the events, to a Functions host started with \`func start\`
@@ -35,6 +43,7 @@ restart. Logs are JSON lines on stderr.
 export async function pipelineCommand(args: string[], config: AppConfig, signal: AbortSignal): Promise<void> {
   const { values, positionals } = parseCommandArgs(args, {
     'watch-interval': { type: 'string' },
+    port: { type: 'string' },
     webhook: { type: 'string' },
     'function-name': { type: 'string' },
     key: { type: 'string' },
@@ -60,13 +69,37 @@ export async function pipelineCommand(args: string[], config: AppConfig, signal:
     watchIntervalMs: intervalMs,
     backlogIntervalMs: config.BACKLOG_INTERVAL_MINUTES * 60_000,
   });
+  const emulator = await EventHubEmulator.open(emulatorSettings(config), pipeline.captureStore, {
+    onFileCaptured: (file) => {
+      pipeline.watcher.notify({ path: file.path, bytes: file.bytes }).catch((error: unknown) => {
+        jsonLog({ event: 'deliveryFailed', path: file.path, error: (error as Error).message });
+      });
+    },
+  });
+  emulator.startTimer();
+  const http = await LocalHttpApi.start({
+    sink: new EmulatorSink(emulator),
+    maxBodyBytes: config.PUBLISH_MAX_BODY_BYTES,
+    status: () => pipeline.status(),
+    port: integerOption(values.port, 'port', 7071, 0),
+  });
   jsonLog({
     event: 'started',
     container: config.CAPTURE_CONTAINER,
     jobsApi: pipeline.jobsApiUrl ?? (config.DATABRICKS_HOST as { url: string }).url,
+    publish: `${http.url}/api/orders`,
+    status: `${http.url}/api/status`,
+    dashboard: `${http.url}/api/dashboard`,
   });
-  await Promise.race([once(signal, 'abort'), pipeline.driver.done]);
-  await pipeline.close();
+  try {
+    await Promise.race([once(signal, 'abort'), pipeline.driver.done]);
+  } finally {
+    await http.close();
+    // Flushes the open capture windows into files; the watcher hands them to the trigger.
+    await emulator.close();
+    await pipeline.watcher.scan();
+    await pipeline.close();
+  }
 }
 
 export const PROCESS_HELP = `orders-pipeline process <capture path or prefix>... [--since T] [--until T]

@@ -1,5 +1,5 @@
 import { AppConfig } from '../config';
-import { EventHubEmulator } from '../eventHubs/captureEmulator';
+import { CaptureSettings, EventHubEmulator } from '../eventHubs/captureEmulator';
 import { OrderSource, ReplaySummary, replayOrders } from '../orders/replay';
 import { CaptureStore, captureStoreForConnection, openCaptureStore } from '../storage/captureStore';
 import { parseLocation } from '../storage/location';
@@ -87,8 +87,7 @@ export async function simulateCommand(
 
   const emulator = await EventHubEmulator.open(
     {
-      namespace: config.EVENTHUB_NAMESPACE,
-      eventHub: config.EVENTHUB_NAME,
+      ...emulatorSettings(config),
       partitionCount: integerOption(values.partitions, 'partitions', config.EVENTHUB_PARTITIONS, 1),
       windowSeconds: integerOption(values.window, 'window', config.CAPTURE_WINDOW_SECONDS, 1),
       sizeLimitBytes: Math.round(
@@ -97,7 +96,6 @@ export async function simulateCommand(
       ),
       skipEmptyArchives: booleanText(values['skip-empty'], 'skip-empty', config.CAPTURE_SKIP_EMPTY_ARCHIVES),
       codec,
-      pathFormat: config.CAPTURE_PATH_FORMAT,
     },
     store,
   );
@@ -138,4 +136,18 @@ function formatSummary(s: ReplaySummary, where: string): string {
     `  location: ${where}`,
     '',
   ].join('\n');
+}
+
+/** The emulated hub and its Capture as configured (CAPTURE_* and EVENTHUB_* settings). */
+export function emulatorSettings(config: AppConfig): CaptureSettings {
+  return {
+    namespace: config.EVENTHUB_NAMESPACE,
+    eventHub: config.EVENTHUB_NAME,
+    partitionCount: config.EVENTHUB_PARTITIONS,
+    windowSeconds: config.CAPTURE_WINDOW_SECONDS,
+    sizeLimitBytes: config.CAPTURE_SIZE_LIMIT_BYTES,
+    skipEmptyArchives: config.CAPTURE_SKIP_EMPTY_ARCHIVES,
+    codec: config.CAPTURE_CODEC,
+    pathFormat: config.CAPTURE_PATH_FORMAT,
+  };
 }

@@ -77,6 +77,7 @@ const SQL = {
 export class LocalLakehouse {
   private readonly statements = new Map<string, SqlStatement[]>();
   private readonly decoder = new BronzeDecoder();
+  private reader?: DuckDBConnection;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -98,6 +99,7 @@ export class LocalLakehouse {
 
   async close(): Promise<void> {
     await this.decoder.close();
+    this.reader?.closeSync();
     this.connection.closeSync();
     this.instance.closeSync();
   }
@@ -318,6 +320,15 @@ export class LocalLakehouse {
   }
 
   /** Rows of a query as plain objects (BIGINT as bigint, DECIMAL and dates as text). */
+  /**
+   * A query on a connection of its own: it sees committed data only and never interleaves with a
+   * batch's transaction (the dashboard reads gold while runs write it).
+   */
+  async readCommitted(sql: string): Promise<Record<string, unknown>[]> {
+    this.reader ??= await this.instance.connect();
+    return (await this.reader.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+  }
+
   async rows(sql: string, values: Record<string, unknown> = {}): Promise<Record<string, unknown>[]> {
     const reader = await this.connection.runAndReadAll(sql, values as never);
     return reader.getRowObjectsJson() as Record<string, unknown>[];

@@ -14,6 +14,8 @@ import {
   recordCaptureFile,
 } from './captureTrigger';
 import { BacklogReport, WatermarkStore, backlogSettings, runBacklog } from '../operate/backlog';
+import { PipelineStatus, collectStatus } from '../operate/status';
+import { GoldKpis, goldKpis } from '../lakehouse/goldSummary';
 import { storageTableClient } from '../ledger/ledger';
 import { LocalDriver } from './localDriver';
 import { PipelinePorts } from './pipelineActions';
@@ -38,6 +40,7 @@ export interface LocalPipelineOptions {
 export class LocalPipeline {
   readonly watcher: CaptureWatcher;
   private backlogTimer?: NodeJS.Timeout;
+  private latestBacklog?: BacklogReport;
   private backlogRun?: Promise<unknown>;
 
   private constructor(
@@ -140,7 +143,14 @@ export class LocalPipeline {
       now,
     );
     this.ports.log({ event: 'backlog', ...report });
+    this.latestBacklog = report;
     return report;
+  }
+
+  /** The status API's answer: the ledger's last 24 hours, recent runs, the latest backlog, gold KPIs. */
+  async status(now = Date.now()): Promise<PipelineStatus & { gold?: GoldKpis }> {
+    const status = await collectStatus(this.ports, this.latestBacklog ?? null, { now });
+    return this.lakehouse ? { ...status, gold: await goldKpis(this.lakehouse) } : status;
   }
 
   private triggerDeps(): CaptureTriggerDeps {

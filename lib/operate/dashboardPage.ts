@@ -1,0 +1,103 @@
+/**
+ * `GET /api/dashboard`: one self-contained HTML page (no build step, no external scripts) that reads
+ * `/api/status` every few seconds and draws its charts as inline SVG.
+ */
+export const DASHBOARD_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>orders-pipeline</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+  body { font: 14px system-ui, sans-serif; margin: 1.5rem; color: #1d2733; background: #f6f7f9; }
+  h1 { font-size: 1.3rem; margin: 0 0 1rem; }
+  h2 { font-size: 1rem; margin: 0 0 .5rem; }
+  .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 1rem; }
+  .card { background: #fff; border-radius: 8px; padding: 1rem; box-shadow: 0 1px 2px #0002; }
+  .kpis { display: flex; gap: 1.5rem; flex-wrap: wrap; }
+  .kpi b { display: block; font-size: 1.4rem; }
+  table { border-collapse: collapse; width: 100%; }
+  td, th { text-align: left; padding: 2px 6px; border-bottom: 1px solid #eee; font-size: 12px; }
+  .alert { color: #a4262c; }
+  svg text { font-size: 10px; fill: #44505c; }
+</style>
+</head>
+<body>
+<h1>orders-pipeline — event-driven CDC to the lakehouse <small id="at"></small></h1>
+<div class="card kpis" id="kpis"></div>
+<div class="grid" style="margin-top:1rem">
+  <div class="card"><h2>Files by state (last 24 h)</h2><svg id="files" data-chart width="360" height="170"></svg></div>
+  <div class="card"><h2>Runs per hour</h2><svg id="runs" data-chart width="360" height="170"></svg></div>
+  <div class="card"><h2>Latency per stage (p50 / p95, s)</h2><svg id="latency" data-chart width="360" height="170"></svg></div>
+  <div class="card"><h2>Revenue by day (gold)</h2><svg id="byDay" data-chart width="360" height="170"></svg></div>
+  <div class="card"><h2>Revenue by country (gold)</h2><svg id="byCountry" data-chart width="360" height="170"></svg></div>
+  <div class="card"><h2>Top products</h2><table id="products"></table></div>
+  <div class="card"><h2>Backlog</h2><div id="backlog"></div></div>
+  <div class="card"><h2>Dead-lettered files</h2><table id="dead"></table></div>
+</div>
+<script>
+const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+function bars(id, items, options = {}) {
+  const svg = document.getElementById(id);
+  const width = 360, height = 170, left = 8, bottom = 40;
+  const max = Math.max(1, ...items.flatMap((i) => i.values));
+  const slot = (width - left) / Math.max(1, items.length);
+  const colors = ['#2f6fdf', '#8fb1ef'];
+  let out = '';
+  items.forEach((item, i) => {
+    item.values.forEach((v, j) => {
+      const w = (slot - 4) / item.values.length;
+      const h = ((height - bottom - 10) * v) / max;
+      const x = left + i * slot + j * w;
+      out += '<rect class="bar" x="' + x + '" y="' + (height - bottom - h) + '" width="' + Math.max(1, w - 1) +
+        '" height="' + h + '" fill="' + colors[j % 2] + '"><title>' + esc(item.label) + ': ' + v + '</title></rect>';
+    });
+    if (items.length <= 24 || i % Math.ceil(items.length / 12) === 0) {
+      out += '<text transform="translate(' + (left + i * slot + 3) + ',' + (height - bottom + 10) + ') rotate(45)">' +
+        esc(item.label.slice(0, options.labelLength || 10)) + '</text>';
+    }
+  });
+  svg.innerHTML = out || '<text x="10" y="20">no data yet</text>';
+}
+async function refresh() {
+  let status;
+  try {
+    status = await (await fetch('/api/status')).json();
+  } catch (error) {
+    document.getElementById('at').textContent = 'status unavailable: ' + error.message;
+    return;
+  }
+  document.getElementById('at').textContent = status.at;
+  const b = status.backlog;
+  const gold = status.gold || { byDay: [], byCountry: [], topProducts: [] };
+  const revenue = gold.byDay.reduce((n, d) => n + d.revenue, 0);
+  const kpi = (label, value) => '<div class="kpi"><b>' + esc(value) + '</b>' + esc(label) + '</div>';
+  document.getElementById('kpis').innerHTML =
+    kpi('files succeeded', status.files.succeeded) + kpi('records', status.records) +
+    kpi('runs (24 h)', status.runs.perHour.reduce((n, h) => n + h.runs, 0)) +
+    kpi('unfinished files', b ? b.unfinished.files : '–') +
+    kpi('freshness (s)', b && b.freshnessSeconds !== null ? b.freshnessSeconds : '–') +
+    kpi('dead-lettered', b ? b.deadLettered.files : status.files.deadLettered) +
+    kpi('revenue (gold)', '£' + revenue.toFixed(2)) +
+    (status.cost ? kpi('est. cost / day', '$' + status.cost.eventDriven.costPerDay.toFixed(2)) : '');
+  bars('files', Object.entries(status.files).map(([label, v]) => ({ label, values: [v] })));
+  bars('runs', status.runs.perHour.map((h) => ({ label: h.hour.slice(11, 16), values: [h.runs] })));
+  bars('latency', status.latency.map((l) => ({ label: l.from.replace('At', '') + '→' + l.to.replace('At', ''), values: [l.p50Seconds || 0, l.p95Seconds || 0] })), { labelLength: 22 });
+  bars('byDay', gold.byDay.map((d) => ({ label: d.date.slice(5), values: [d.revenue] })));
+  bars('byCountry', gold.byCountry.map((c) => ({ label: c.country, values: [c.revenue] })), { labelLength: 14 });
+  document.getElementById('products').innerHTML = '<tr><th>product</th><th>units</th><th>revenue</th></tr>' +
+    gold.topProducts.map((p) => '<tr><td>' + esc(p.productName) + '</td><td>' + p.units + '</td><td>£' + p.revenue.toFixed(2) + '</td></tr>').join('');
+  document.getElementById('backlog').innerHTML = b
+    ? '<p>' + b.unfinished.files + ' unfinished files (' + b.unfinished.bytes + ' bytes), oldest ' + (b.unfinished.oldestAgeSeconds ?? '–') +
+      ' s; runs active ' + b.runs.active + ', queued ' + b.runs.queued + '; lost events re-triggered ' + b.lostEvents.found + '</p>' +
+      b.alerts.map((a) => '<p class="alert">' + esc(a) + '</p>').join('')
+    : '<p>no backlog report yet</p>';
+  document.getElementById('dead').innerHTML = '<tr><th>file</th><th>error</th></tr>' +
+    (b ? b.deadLettered.newest : []).map((d) => '<tr><td>' + esc(d.path) + '</td><td>' + esc(d.error) + '</td></tr>').join('');
+}
+refresh();
+setInterval(refresh, 5000);
+</script>
+</body>
+</html>
+`;

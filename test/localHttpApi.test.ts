@@ -1,0 +1,85 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { useAzurite } from './azurite';
+import { cdcChange, eventually, pipelineConfig } from './pipelineFixtures';
+
+jest.setTimeout(120_000);
+const CLI = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+
+describe('the local stack’s HTTP endpoints (orders-pipeline pipeline)', () => {
+  const azurite = useAzurite();
+
+  it('publishes orders into Capture, processes them into gold, reports status, serves the dashboard, stops cleanly', async () => {
+    const config = pipelineConfig(azurite().connectionString);
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [CLI, 'pipeline', '--port', '0', '--watch-interval', '200'],
+      {
+        env: {
+          PATH: process.env.PATH,
+          AzureWebJobsStorage: azurite().connectionString,
+          CaptureStorage: azurite().connectionString,
+          CAPTURE_CONTAINER: config.CAPTURE_CONTAINER,
+          MANIFEST_CONTAINER: config.MANIFEST_CONTAINER,
+          LEDGER_TABLE: config.LEDGER_TABLE,
+          LOCAL_DATA_DIR: config.LOCAL_DATA_DIR,
+          CAPTURE_WINDOW_SECONDS: '1',
+          BATCH_WAIT_SECONDS: '1',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const started = await eventually('the started line', async () => {
+        const line = stderr.split('\n').find((l) => l.includes('"event":"started"'));
+        return line
+          ? (JSON.parse(line) as { publish: string; status: string; dashboard: string })
+          : undefined;
+      });
+      const events = [
+        cdcChange(1, 'A', { TransactionNo: '100' }),
+        cdcChange(2, 'B', { TransactionNo: '101', Quantity: 0 }),
+      ];
+      const published = await fetch(started.publish, { method: 'POST', body: JSON.stringify(events) });
+      expect(published.status).toBe(400);
+      expect(await published.json()).toEqual({
+        accepted: [0],
+        rejected: [{ index: 1, rule: 'quantity', reason: expect.any(String) }],
+      });
+      expect(
+        (await fetch(started.publish, { method: 'POST', body: JSON.stringify(cdcChange(3, 'C')) })).status,
+      ).toBe(200);
+
+      const status = await eventually('both valid events in gold', async () => {
+        const body = (await (await fetch(started.status)).json()) as {
+          files: { succeeded: number };
+          records: number;
+          gold: { byDay: { orders: number }[]; topProducts: unknown[] };
+          latency: { from: string; to: string; files: number; p50Seconds: number }[];
+          runs: { recent: unknown[] };
+        };
+        return body.records === 2 && body.files.succeeded > 0 && body.gold.topProducts.length === 2 && body;
+      });
+      expect(status.runs.recent.length).toBeGreaterThan(0);
+      expect(status.latency.find((l) => l.from === 'capturedAt' && l.to === 'runFinishedAt')).toMatchObject({
+        files: expect.any(Number),
+        p50Seconds: expect.any(Number),
+      });
+
+      const dashboard = await fetch(started.dashboard);
+      expect(dashboard.headers.get('content-type')).toMatch(/text\/html/);
+      expect(await dashboard.text()).toContain("fetch('/api/status')");
+      const base = new URL(started.status).origin;
+      expect((await fetch(`${base}/api/nope`)).status).toBe(404);
+      expect((await fetch(started.status, { method: 'POST' })).status).toBe(405);
+      const big = await fetch(started.publish, { method: 'POST', body: 'x'.repeat(1024 * 1024 + 1) });
+      expect(big.status).toBe(413);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+});
