@@ -8,7 +8,9 @@ import { OrderEventSink, payloadTooLarge, publishOrders } from '../publish/order
 export interface LocalHttpApiOptions {
   sink: OrderEventSink;
   maxBodyBytes: number;
-  status: () => Promise<PipelineStatus & { gold?: GoldKpis }>;
+  status: () => Promise<
+    PipelineStatus & { gold?: GoldKpis; backlogHistory?: { at: string; files: number }[] }
+  >;
   host?: string;
   port?: number;
 }

@@ -32,7 +32,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <div class="card"><h2>Revenue by day (gold)</h2><svg id="byDay" data-chart width="360" height="170"></svg></div>
   <div class="card"><h2>Revenue by country (gold)</h2><svg id="byCountry" data-chart width="360" height="170"></svg></div>
   <div class="card"><h2>Top products</h2><table id="products"></table></div>
-  <div class="card"><h2>Backlog</h2><div id="backlog"></div></div>
+  <div class="card"><h2>Backlog over time (unfinished files)</h2><svg id="backlogChart" data-chart width="360" height="170"></svg><div id="backlog"></div></div>
   <div class="card"><h2>Dead-lettered files</h2><table id="dead"></table></div>
 </div>
 <script>
@@ -83,6 +83,7 @@ async function refresh() {
   bars('files', Object.entries(status.files).map(([label, v]) => ({ label, values: [v] })));
   bars('runs', status.runs.perHour.map((h) => ({ label: h.hour.slice(11, 16), values: [h.runs] })));
   bars('latency', status.latency.map((l) => ({ label: l.from.replace('At', '') + '→' + l.to.replace('At', ''), values: [l.p50Seconds || 0, l.p95Seconds || 0] })), { labelLength: 22 });
+  bars('backlogChart', (status.backlogHistory || []).map((p) => ({ label: p.at.slice(11, 16), values: [p.files] })));
   bars('byDay', gold.byDay.map((d) => ({ label: d.date.slice(5), values: [d.revenue] })));
   bars('byCountry', gold.byCountry.map((c) => ({ label: c.country, values: [c.revenue] })), { labelLength: 14 });
   document.getElementById('products').innerHTML = '<tr><th>product</th><th>units</th><th>revenue</th></tr>' +

@@ -22,6 +22,16 @@ import { PipelinePorts } from './pipelineActions';
 import { databricksAuth, openPipelinePorts } from './pipelineConfig';
 import { PipelineEvent, PipelineState, pipelineSettings } from './pipelineDecision';
 
+/** One point of the backlog over time: unfinished files and bytes when a report ran. */
+export interface BacklogPoint {
+  at: string;
+  files: number;
+  bytes: number;
+}
+
+/** The local status answer: the status API's figures, the backlog over time and gold's KPIs. */
+export type LocalStatus = PipelineStatus & { backlogHistory: BacklogPoint[]; gold?: GoldKpis };
+
 export interface LocalPipelineOptions {
   config: AppConfig;
   log: PipelinePorts['log'];
@@ -41,6 +51,7 @@ export class LocalPipeline {
   readonly watcher: CaptureWatcher;
   private backlogTimer?: NodeJS.Timeout;
   private latestBacklog?: BacklogReport;
+  private readonly backlogHistory: BacklogPoint[] = [];
   private backlogRun?: Promise<unknown>;
 
   private constructor(
@@ -102,12 +113,14 @@ export class LocalPipeline {
       embedded,
     );
     if (options.backlogIntervalMs) {
-      pipeline.backlogTimer = setInterval(() => {
+      const tick = () => {
         pipeline.backlogRun ??= pipeline
           .backlog()
           .catch((error: unknown) => log({ event: 'backlogFailed', error: (error as Error).message }))
           .finally(() => (pipeline.backlogRun = undefined));
-      }, options.backlogIntervalMs);
+      };
+      tick();
+      pipeline.backlogTimer = setInterval(tick, options.backlogIntervalMs);
     }
     return pipeline;
   }
@@ -144,13 +157,21 @@ export class LocalPipeline {
     );
     this.ports.log({ event: 'backlog', ...report });
     this.latestBacklog = report;
+    this.backlogHistory.push({
+      at: report.at,
+      files: report.unfinished.files,
+      bytes: report.unfinished.bytes,
+    });
+    // A day of reports at one a minute.
+    if (this.backlogHistory.length > 1440) this.backlogHistory.shift();
     return report;
   }
 
   /** The status API's answer: the ledger's last 24 hours, recent runs, the latest backlog, gold KPIs. */
-  async status(now = Date.now()): Promise<PipelineStatus & { gold?: GoldKpis }> {
+  async status(now = Date.now()): Promise<LocalStatus> {
     const status = await collectStatus(this.ports, this.latestBacklog ?? null, { now });
-    return this.lakehouse ? { ...status, gold: await goldKpis(this.lakehouse) } : status;
+    const local = { ...status, backlogHistory: [...this.backlogHistory] };
+    return this.lakehouse ? { ...local, gold: await goldKpis(this.lakehouse) } : local;
   }
 
   private triggerDeps(): CaptureTriggerDeps {
