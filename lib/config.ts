@@ -138,6 +138,7 @@ export const SETTINGS = {
     {
       description: "Capture's time window, in seconds (Azure allows 60-900; the emulator 1 and up).",
       default: '60',
+      localDefault: '10',
     },
     1,
     900,

@@ -147,7 +147,7 @@ describe('orders-pipeline CLI', () => {
 
   it('start brings up Azurite and the event-driven loop, replays, processes into gold and stops', async () => {
     const dataDir = tempDir();
-    const result = await run(['start', '--events', '1500', '--json'], { LOCAL_DATA_DIR: dataDir });
+    const result = await run(['start', '--once', '--events', '1500', '--json'], { LOCAL_DATA_DIR: dataDir });
     expect(result.stderr).toContain('start: Azurite on 127.0.0.1:10000-10002');
     expect(result.code).toBe(0);
     const [replay, processed, gold] = result.stdout
@@ -163,12 +163,47 @@ describe('orders-pipeline CLI', () => {
     expect(fs.existsSync(path.join(dataDir, 'lakehouse.duckdb'))).toBe(true);
 
     // A second start processes only its own files; those of the first are known to the ledger.
-    const again = await run(['start', '--events', '500', '--seed', '2', '--first-lsn', '100000', '--json'], {
-      LOCAL_DATA_DIR: dataDir,
-    });
+    const again = await run(
+      ['start', '--once', '--events', '500', '--seed', '2', '--first-lsn', '100000', '--json'],
+      {
+        LOCAL_DATA_DIR: dataDir,
+      },
+    );
     expect(again.code).toBe(0);
     const second = JSON.parse(again.stdout.trim().split('\n')[1]) as { loaded: number; checked: number };
     expect(second).toMatchObject({ loaded: 500, checked: 500 });
+  });
+
+  it('start keeps the loop running with its HTTP endpoints until Ctrl+C, then processes everything and stops', async () => {
+    const dataDir = tempDir();
+    let status: { records: number } | undefined;
+    const result = await run(
+      ['start', '--events', '400', '--rate', '400', '--port', '0', '--json'],
+      { LOCAL_DATA_DIR: dataDir, BATCH_WAIT_SECONDS: '1', CAPTURE_WINDOW_SECONDS: '1' },
+      (child) => {
+        let stderr = '';
+        child.stderr!.on('data', async (chunk: Buffer) => {
+          stderr += chunk.toString();
+          const url = /status (http:\/\/\S+)/.exec(stderr)?.[1];
+          if (!url || !stderr.includes('the loop keeps running') || status) return;
+          // Wait for the replay to reach gold through the running loop, then press Ctrl+C.
+          for (let i = 0; i < 200 && !(status && status.records === 400); i++) {
+            status = (await (await fetch(url)).json()) as { records: number };
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          child.kill('SIGINT');
+        });
+      },
+    );
+    expect(result.code).toBe(0);
+    expect(status?.records).toBe(400);
+    const [, processed, gold] = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(processed).toMatchObject({ loaded: 400, checked: 400, deadLettered: 0 });
+    expect(gold.orders).toBeGreaterThan(0);
+    expect(result.stderr).toMatch(/dashboard http:\/\/127\.0\.0\.1:\d+\/api\/dashboard/);
   });
 
   it('ingest, export and query work on the lakehouse from the command line', async () => {

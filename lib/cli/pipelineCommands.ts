@@ -11,10 +11,7 @@ import { recordCaptureFile } from '../pipeline/captureTrigger';
 import { LocalPipeline } from '../pipeline/localPipeline';
 import { captureStoreForConnection } from '../storage/captureStore';
 import { integerOption, parseCommandArgs, UsageError } from './args';
-import { EventHubEmulator } from '../eventHubs/captureEmulator';
-import { LocalHttpApi } from '../local/localHttpApi';
-import { EmulatorSink } from '../publish/orderPublisher';
-import { emulatorSettings } from './simulateCommand';
+import { LocalStack } from './localStack';
 
 const jsonLog = (entry: Record<string, unknown>): void => {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
@@ -63,26 +60,12 @@ export async function pipelineCommand(args: string[], config: AppConfig, signal:
     await watcher.stop();
     return;
   }
-  const pipeline = await LocalPipeline.open({
-    config,
-    log: jsonLog,
-    watchIntervalMs: intervalMs,
-    backlogIntervalMs: config.BACKLOG_INTERVAL_MINUTES * 60_000,
-  });
-  const emulator = await EventHubEmulator.open(emulatorSettings(config), pipeline.captureStore, {
-    onFileCaptured: (file) => {
-      pipeline.watcher.notify({ path: file.path, bytes: file.bytes }).catch((error: unknown) => {
-        jsonLog({ event: 'deliveryFailed', path: file.path, error: (error as Error).message });
-      });
-    },
-  });
-  emulator.startTimer();
-  const http = await LocalHttpApi.start({
-    sink: new EmulatorSink(emulator),
-    maxBodyBytes: config.PUBLISH_MAX_BODY_BYTES,
-    status: () => pipeline.status(),
+  const stack = await LocalStack.open(config, {
     port: integerOption(values.port, 'port', 7071, 0),
+    watchIntervalMs: intervalMs,
+    log: jsonLog,
   });
+  const { pipeline, http } = stack;
   jsonLog({
     event: 'started',
     container: config.CAPTURE_CONTAINER,
@@ -94,11 +77,7 @@ export async function pipelineCommand(args: string[], config: AppConfig, signal:
   try {
     await Promise.race([once(signal, 'abort'), pipeline.driver.done]);
   } finally {
-    await http.close();
-    // Flushes the open capture windows into files; the watcher hands them to the trigger.
-    await emulator.close();
-    await pipeline.watcher.scan();
-    await pipeline.close();
+    await stack.close();
   }
 }
 

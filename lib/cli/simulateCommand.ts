@@ -58,6 +58,9 @@ const OPTIONS = {
 
 export interface SimulateDefaults {
   events?: number;
+  rate?: number;
+  /** A running hub to publish into (left open at the end); else one is opened on the store. */
+  emulator?: EventHubEmulator;
   /** The store to write to when --out is not given. */
   store?: CaptureStore;
 }
@@ -76,7 +79,11 @@ export async function simulateCommand(
   const seed = integerOption(values.seed, 'seed', 1);
   const events = integerOption(values.events, 'events', defaults.events ?? 10_000, 1);
   const rate =
-    values.rate === undefined || values.rate === 'max' ? Infinity : numberOption(values.rate, 'rate', 0, 1);
+    values.rate === 'max'
+      ? Infinity
+      : values.rate === undefined
+        ? (defaults.rate ?? Infinity)
+        : numberOption(values.rate, 'rate', 0, 1);
   const source: OrderSource =
     values.source === undefined || values.source === 'synthetic'
       ? { kind: 'synthetic', seed }
@@ -85,20 +92,26 @@ export async function simulateCommand(
     ? openCaptureStore(parseLocation(values.out))
     : (defaults.store ?? captureStoreForConnection(config.CaptureStorage, config.CAPTURE_CONTAINER));
 
-  const emulator = await EventHubEmulator.open(
-    {
-      ...emulatorSettings(config),
-      partitionCount: integerOption(values.partitions, 'partitions', config.EVENTHUB_PARTITIONS, 1),
-      windowSeconds: integerOption(values.window, 'window', config.CAPTURE_WINDOW_SECONDS, 1),
-      sizeLimitBytes: Math.round(
-        numberOption(values['size-limit'], 'size-limit', config.CAPTURE_SIZE_LIMIT_BYTES / 1048576, 0.001) *
-          1048576,
-      ),
-      skipEmptyArchives: booleanText(values['skip-empty'], 'skip-empty', config.CAPTURE_SKIP_EMPTY_ARCHIVES),
-      codec,
-    },
-    store,
-  );
+  const emulator =
+    defaults.emulator ??
+    (await EventHubEmulator.open(
+      {
+        ...emulatorSettings(config),
+        partitionCount: integerOption(values.partitions, 'partitions', config.EVENTHUB_PARTITIONS, 1),
+        windowSeconds: integerOption(values.window, 'window', config.CAPTURE_WINDOW_SECONDS, 1),
+        sizeLimitBytes: Math.round(
+          numberOption(values['size-limit'], 'size-limit', config.CAPTURE_SIZE_LIMIT_BYTES / 1048576, 0.001) *
+            1048576,
+        ),
+        skipEmptyArchives: booleanText(
+          values['skip-empty'],
+          'skip-empty',
+          config.CAPTURE_SKIP_EMPTY_ARCHIVES,
+        ),
+        codec,
+      },
+      store,
+    ));
   emulator.startTimer();
   process.stderr.write(`simulate: ${events} events → ${store.description}\n`);
   const progress = new ProgressBar(events, 'simulate');
@@ -116,6 +129,7 @@ export async function simulateCommand(
     },
     signal,
     onProgress: ({ events: done, files }) => progress.update(done, `${files} files`),
+    closeWhenDone: !defaults.emulator,
   });
   progress.done();
   if (values.json) {

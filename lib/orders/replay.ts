@@ -17,6 +17,8 @@ export interface ReplayOptions {
   firstLsn?: number;
   signal?: AbortSignal;
   onProgress?: (progress: { events: number; files: number }) => void;
+  /** Close (flush) the hub at the end; default true. */
+  closeWhenDone?: boolean;
 }
 
 export interface ReplaySummary {
@@ -35,7 +37,10 @@ export interface ReplaySummary {
 
 const BATCH = 500;
 
-/** Replays orders as CDC events through an emulated event hub, then flushes its Capture files. */
+/**
+ * Replays orders as CDC events through an emulated event hub, then flushes its Capture files (or,
+ * with closeWhenDone false, leaves the hub open for more: its timer closes the windows on time).
+ */
 export async function replayOrders(
   emulator: EventHubEmulator,
   options: ReplayOptions,
@@ -93,7 +98,7 @@ export async function replayOrders(
     }
     if (batch.length > 0) await flush();
   } finally {
-    await emulator.close();
+    if (options.closeWhenDone ?? true) await emulator.close();
   }
   const seconds = (performance.now() - started) / 1000;
   return {
