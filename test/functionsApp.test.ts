@@ -71,9 +71,11 @@ describe('Functions app', () => {
     expect(files.sort()).toEqual([
       'backlogTimer.js',
       'captureTrigger.js',
+      'dashboard.js',
       'pipelineAction.js',
       'pipelineOrchestrator.js',
       'publishOrders.js',
+      'status.js',
     ]);
     for (const file of files) await expect(import(path.join(dist, file))).resolves.toBeDefined();
   });

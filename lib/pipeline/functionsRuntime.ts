@@ -1,5 +1,6 @@
 import { AppConfig, ConfigError, loadConfig } from '../config';
 import type { BacklogReport } from '../operate/backlog';
+import type { PipelineStatus } from '../operate/status';
 import type { OrderEventSink } from '../publish/orderPublisher';
 import { TriggerOutcome, recordCaptureFile } from './captureTrigger';
 import { PipelinePorts } from './pipelineActions';
@@ -126,4 +127,10 @@ export function functionsSink(): Promise<OrderEventSink> {
     );
   }
   return sink;
+}
+
+/** The status API's answer in Azure: the ledger's last 24 hours and the job's runs (gold KPIs: see README). */
+export async function functionsStatus(): Promise<PipelineStatus> {
+  const { collectStatus } = await import('../operate/status');
+  return collectStatus(await functionsPorts(), null);
 }

@@ -1,0 +1,10 @@
+import { app } from '@azure/functions';
+import { functionsStatus } from '../lib/pipeline/functionsRuntime';
+
+/** `GET /api/status` (function key): files by state, latency per stage, runs, from the ledger and Jobs API. */
+app.http('status', {
+  methods: ['GET'],
+  authLevel: 'function',
+  route: 'status',
+  handler: async () => ({ jsonBody: await functionsStatus() }),
+});
