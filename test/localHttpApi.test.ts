@@ -71,7 +71,7 @@ describe('the local stack’s HTTP endpoints (orders-pipeline pipeline)', () => 
 
       const dashboard = await fetch(started.dashboard);
       expect(dashboard.headers.get('content-type')).toMatch(/text\/html/);
-      expect(await dashboard.text()).toContain("fetch('/api/status')");
+      expect(await dashboard.text()).toContain("fetch('/api/status' + location.search)");
       const base = new URL(started.status).origin;
       expect((await fetch(`${base}/api/nope`)).status).toBe(404);
       expect((await fetch(started.status, { method: 'POST' })).status).toBe(405);

@@ -62,7 +62,8 @@ function bars(id, items, options = {}) {
 async function refresh() {
   let status;
   try {
-    status = await (await fetch('/api/status')).json();
+    // The page's own ?code= (the function key in Azure) goes along to the status API.
+    status = await (await fetch('/api/status' + location.search)).json();
   } catch (error) {
     document.getElementById('at').textContent = 'status unavailable: ' + error.message;
     return;
