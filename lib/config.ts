@@ -58,6 +58,16 @@ const connection = (spec: Omit<Setting<StorageConnection>, 'parse'>): Setting<St
   },
 });
 
+const decimal = (spec: Omit<Setting<number>, 'parse'>, min: number): Setting<number> => ({
+  ...spec,
+  parse: (raw) => {
+    if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new SettingError(`must be a number, not "${raw}"`);
+    const value = Number(raw);
+    if (value < min) throw new SettingError(`must be at least ${min}, not ${value}`);
+    return value;
+  },
+});
+
 const flag = (spec: Omit<Setting<boolean>, 'parse'>): Setting<boolean> => ({
   ...spec,
   parse: (raw) => {
@@ -284,6 +294,33 @@ export const SETTINGS = {
     { description: 'Largest request the publish API takes (413 past it).', default: String(1024 * 1024) },
     1024,
     100 * 1024 * 1024,
+  ),
+  COST_JOB_DBU_PER_HOUR: decimal(
+    {
+      description:
+        'Cost model: DBUs an hour of a serverless job run consumes (measure: system.billing.usage).',
+      default: '4',
+    },
+    0,
+  ),
+  COST_JOB_STARTUP_SECONDS: decimal(
+    { description: 'Cost model: start-up billed per job run, seconds.', default: '30' },
+    0,
+  ),
+  COST_CONTINUOUS_DBU_PER_HOUR: decimal(
+    { description: 'Cost model: DBUs an hour of the continuous (Lakeflow) pipeline consumes.', default: '4' },
+    0,
+  ),
+  COST_PRICE_PER_DBU: decimal(
+    { description: 'Cost model: price of one DBU (your price sheet), in your currency.', default: '0.50' },
+    0,
+  ),
+  COST_CONTINUOUS_LATENCY_SECONDS: decimal(
+    {
+      description: 'Cost model: typical event-to-gold delay of the continuous pipeline, seconds.',
+      default: '30',
+    },
+    0,
   ),
   LOCAL_DATA_DIR: text({
     description: 'Folder for the local stack’s data (Azurite, the DuckDB lakehouse).',

@@ -103,6 +103,10 @@ describe('dashboard in headless Chromium', () => {
       // The backlog timer ran at start: its report and its first point of the backlog over time.
       expect(await page.locator('#backlog').innerText()).toMatch(/unfinished files/);
       expect(await page.locator('#backlogChart rect.bar').count()).toBeGreaterThan(0);
+      // The cost advisor's comparison at the observed rate.
+      expect(await page.locator('#cost').innerText()).toMatch(
+        /event-driven[\s\S]*continuous[\s\S]*cheaper: /,
+      );
       fs.mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
     } finally {

@@ -19,6 +19,7 @@ import {
   processCommand,
 } from './pipelineCommands';
 import { SIMULATE_HELP, simulateCommand } from './simulateCommand';
+import { COST_HELP, costCommand } from './costCommand';
 import { START_HELP, startCommand } from './startCommand';
 
 const COMMANDS = {
@@ -52,6 +53,11 @@ const COMMANDS = {
     help: PROCESS_HELP,
     run: processCommand,
     summary: 'backfill or reprocess Capture files through the same workflow',
+  },
+  cost: {
+    help: COST_HELP,
+    run: costCommand,
+    summary: 'compare the cost and freshness of event-driven runs against a continuous pipeline',
   },
   'jobs-api': {
     help: JOBS_API_HELP,

@@ -34,6 +34,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <div class="card"><h2>Top products</h2><table id="products"></table></div>
   <div class="card"><h2>Backlog over time (unfinished files)</h2><svg id="backlogChart" data-chart width="360" height="170"></svg><div id="backlog"></div></div>
   <div class="card"><h2>Dead-lettered files</h2><table id="dead"></table></div>
+  <div class="card"><h2>Which mode? At the observed rate, per day</h2><table id="cost"></table></div>
 </div>
 <script>
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
@@ -94,6 +95,18 @@ async function refresh() {
       ' s; runs active ' + b.runs.active + ', queued ' + b.runs.queued + '; lost events re-triggered ' + b.lostEvents.found + '</p>' +
       b.alerts.map((a) => '<p class="alert">' + esc(a) + '</p>').join('')
     : '<p>no backlog report yet</p>';
+  const c = status.cost;
+  const cell = (v) => '<td>' + esc(v) + '</td>';
+  document.getElementById('cost').innerHTML = c
+    ? '<tr><th>' + esc(c.workload.eventsPerSecond.toFixed(2)) + ' events/s</th><th>event-driven</th><th>continuous</th></tr>' +
+      '<tr><td>runs</td>' + cell(c.eventDriven.runsPerDay.toFixed(0)) + cell('always on') + '</tr>' +
+      '<tr><td>compute hours</td>' + cell(c.eventDriven.computeHoursPerDay.toFixed(2)) + cell(c.continuous.computeHoursPerDay.toFixed(2)) + '</tr>' +
+      '<tr><td>cost</td>' + cell(c.eventDriven.costPerDay.toFixed(2)) + cell(c.continuous.costPerDay.toFixed(2)) + '</tr>' +
+      '<tr><td>freshness (typical, s)</td>' + cell(Math.round(c.eventDriven.freshness.typicalSeconds)) + cell(Math.round(c.continuous.freshness.typicalSeconds)) + '</tr>' +
+      '<tr><td colspan="3">cheaper: ' + esc(c.cheaper === 'eventDriven' ? 'event-driven' : 'continuous') +
+      (c.breakEvenEventsPerSecond === null ? '' : '; same cost at ' + esc(c.breakEvenEventsPerSecond) + ' events/s') +
+      '; run model: ' + esc(c.runModel.source) + '</td></tr>'
+    : '<tr><td>no figures yet</td></tr>';
   document.getElementById('dead').innerHTML = '<tr><th>file</th><th>error</th></tr>' +
     (b ? b.deadLettered.newest : []).map((d) => '<tr><td>' + esc(d.path) + '</td><td>' + esc(d.error) + '</td></tr>').join('');
 }

@@ -2,6 +2,16 @@ import { Run } from '../databricks/jobsApi';
 import { JobsClient } from '../databricks/jobsClient';
 import { FileState, Ledger, LedgerFile, hourOf } from '../ledger/ledger';
 import { BacklogReport } from './backlog';
+import {
+  CostComparison,
+  CostRates,
+  DEFAULT_RUN_DURATION,
+  Workload,
+  compareModes,
+  fitRunDuration,
+  observedEventsPerSecond,
+  runSamplesOf,
+} from './costModel';
 
 const HOUR = 3_600_000;
 
@@ -36,6 +46,8 @@ export interface PipelineStatus {
     perHour: { hour: string; runs: number; runSeconds: number }[];
   };
   backlog: BacklogReport | null;
+  /** Event-driven against continuous at the observed rate, with run durations fitted to these runs. */
+  cost?: CostComparison;
 }
 
 const EMPTY_COUNTS: Record<FileState, number> = {
@@ -108,7 +120,12 @@ function stageLatency(rows: LedgerFile[], from: StageLatency['from'], to: StageL
 export async function collectStatus(
   ports: { ledger: Ledger; jobs: JobsClient; jobId: number },
   backlog: BacklogReport | null,
-  options: { windowHours?: number; now?: number; maxRuns?: number } = {},
+  options: {
+    windowHours?: number;
+    now?: number;
+    maxRuns?: number;
+    cost?: { rates: CostRates; workload: Omit<Workload, 'eventsPerSecond'> };
+  } = {},
 ): Promise<PipelineStatus> {
   const now = options.now ?? Date.now();
   const windowHours = options.windowHours ?? 24;
@@ -120,5 +137,9 @@ export async function collectStatus(
     if ((run.start_time ?? now) < now - windowHours * HOUR || runs.length >= (options.maxRuns ?? 500)) break;
     runs.push(run);
   }
-  return pipelineStatus(rows, runs, backlog, now, windowHours);
+  const status = pipelineStatus(rows, runs, backlog, now, windowHours);
+  if (!options.cost) return status;
+  const runModel = fitRunDuration(runSamplesOf(rows), DEFAULT_RUN_DURATION);
+  const workload = { ...options.cost.workload, eventsPerSecond: observedEventsPerSecond(rows) };
+  return { ...status, cost: compareModes(workload, options.cost.rates, runModel) };
 }

@@ -15,6 +15,7 @@ import {
 } from './captureTrigger';
 import { BacklogReport, WatermarkStore, backlogSettings, runBacklog } from '../operate/backlog';
 import { PipelineStatus, collectStatus } from '../operate/status';
+import { costRates } from '../operate/costModel';
 import { GoldKpis, goldKpis } from '../lakehouse/goldSummary';
 import { storageTableClient } from '../ledger/ledger';
 import { LocalDriver } from './localDriver';
@@ -169,7 +170,20 @@ export class LocalPipeline {
 
   /** The status API's answer: the ledger's last 24 hours, recent runs, the latest backlog, gold KPIs. */
   async status(now = Date.now()): Promise<LocalStatus> {
-    const status = await collectStatus(this.ports, this.latestBacklog ?? null, { now });
+    const config = this.config;
+    const status = await collectStatus(this.ports, this.latestBacklog ?? null, {
+      now,
+      cost: {
+        rates: costRates(config),
+        workload: {
+          partitions: config.EVENTHUB_PARTITIONS,
+          captureWindowSeconds: config.CAPTURE_WINDOW_SECONDS,
+          captureSizeBytes: config.CAPTURE_SIZE_LIMIT_BYTES,
+          batchWaitSeconds: config.BATCH_WAIT_SECONDS,
+          bytesPerEvent: 350,
+        },
+      },
+    });
     const local = { ...status, backlogHistory: [...this.backlogHistory] };
     return this.lakehouse ? { ...local, gold: await goldKpis(this.lakehouse) } : local;
   }
