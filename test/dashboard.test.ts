@@ -1,12 +1,10 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { useAzurite } from './azurite';
-import { cdcChange, eventually, pipelineConfig } from './pipelineFixtures';
+import { PipelineProcess, cdcChange, eventually, pipelineConfig, pipelineEnv } from './pipelineFixtures';
 
 jest.setTimeout(180_000);
-const CLI = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');
 
@@ -23,28 +21,13 @@ describe('dashboard in headless Chromium', () => {
 
   browserTest('draws non-empty charts after a short local run', async () => {
     const config = pipelineConfig(azurite().connectionString);
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [CLI, 'pipeline', '--port', '0', '--watch-interval', '200'],
-      {
-        env: {
-          PATH: process.env.PATH,
-          AzureWebJobsStorage: azurite().connectionString,
-          CaptureStorage: azurite().connectionString,
-          CAPTURE_CONTAINER: config.CAPTURE_CONTAINER,
-          MANIFEST_CONTAINER: config.MANIFEST_CONTAINER,
-          LEDGER_TABLE: config.LEDGER_TABLE,
-          LOCAL_DATA_DIR: config.LOCAL_DATA_DIR,
-          CAPTURE_WINDOW_SECONDS: '1',
-          BATCH_WAIT_SECONDS: '1',
-          BACKLOG_INTERVAL_MINUTES: '1',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
+    const pipeline = new PipelineProcess(
+      pipelineEnv(azurite().connectionString, config, {
+        CAPTURE_WINDOW_SECONDS: '1',
+        BATCH_WAIT_SECONDS: '1',
+        BACKLOG_INTERVAL_MINUTES: '1',
+      }),
     );
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -58,12 +41,7 @@ describe('dashboard in headless Chromium', () => {
       ],
     });
     try {
-      const started = await eventually('the started line', async () => {
-        const line = stderr.split('\n').find((l) => l.includes('"event":"started"'));
-        return line
-          ? (JSON.parse(line) as { publish: string; status: string; dashboard: string })
-          : undefined;
-      });
+      const started = await pipeline.started();
       const events = Array.from({ length: 40 }, (_, i) =>
         cdcChange(i + 1, `P${i % 9}`, {
           TransactionNo: `T${i % 11}`,
@@ -111,8 +89,7 @@ describe('dashboard in headless Chromium', () => {
       await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
     } finally {
       await browser.close();
-      child.kill('SIGTERM');
-      await exited;
+      await pipeline.stop();
     }
   });
 });

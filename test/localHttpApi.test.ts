@@ -1,44 +1,21 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
 import { useAzurite } from './azurite';
-import { cdcChange, eventually, pipelineConfig } from './pipelineFixtures';
+import { PipelineProcess, cdcChange, eventually, pipelineConfig, pipelineEnv } from './pipelineFixtures';
 
 jest.setTimeout(120_000);
-const CLI = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
 
 describe('the local stack’s HTTP endpoints (orders-pipeline pipeline)', () => {
   const azurite = useAzurite();
 
   it('publishes orders into Capture, processes them into gold, reports status, serves the dashboard, stops cleanly', async () => {
     const config = pipelineConfig(azurite().connectionString);
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [CLI, 'pipeline', '--port', '0', '--watch-interval', '200'],
-      {
-        env: {
-          PATH: process.env.PATH,
-          AzureWebJobsStorage: azurite().connectionString,
-          CaptureStorage: azurite().connectionString,
-          CAPTURE_CONTAINER: config.CAPTURE_CONTAINER,
-          MANIFEST_CONTAINER: config.MANIFEST_CONTAINER,
-          LEDGER_TABLE: config.LEDGER_TABLE,
-          LOCAL_DATA_DIR: config.LOCAL_DATA_DIR,
-          CAPTURE_WINDOW_SECONDS: '1',
-          BATCH_WAIT_SECONDS: '1',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
+    const pipeline = new PipelineProcess(
+      pipelineEnv(azurite().connectionString, config, {
+        CAPTURE_WINDOW_SECONDS: '1',
+        BATCH_WAIT_SECONDS: '1',
+      }),
     );
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
-      const started = await eventually('the started line', async () => {
-        const line = stderr.split('\n').find((l) => l.includes('"event":"started"'));
-        return line
-          ? (JSON.parse(line) as { publish: string; status: string; dashboard: string })
-          : undefined;
-      });
+      const started = await pipeline.started();
       const events = [
         cdcChange(1, 'A', { TransactionNo: '100' }),
         cdcChange(2, 'B', { TransactionNo: '101', Quantity: 0 }),
@@ -78,8 +55,7 @@ describe('the local stack’s HTTP endpoints (orders-pipeline pipeline)', () => 
       const big = await fetch(started.publish, { method: 'POST', body: 'x'.repeat(1024 * 1024 + 1) });
       expect(big.status).toBe(413);
     } finally {
-      child.kill('SIGTERM');
+      expect(await pipeline.stop()).toBe(0);
     }
-    expect(await exited).toBe(0);
   });
 });

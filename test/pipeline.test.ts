@@ -1,5 +1,3 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -14,7 +12,15 @@ import { LocalPipeline } from '../lib/pipeline/localPipeline';
 import { CaptureStore, captureStoreForConnection } from '../lib/storage/captureStore';
 import { useAzurite } from './azurite';
 import { captureBytes } from './lakehouseFixtures';
-import { CaptureWriter, cdcChange, eventually, ledgerRows, pipelineConfig } from './pipelineFixtures';
+import {
+  CaptureWriter,
+  PipelineProcess,
+  cdcChange,
+  eventually,
+  ledgerRows,
+  pipelineConfig,
+  pipelineEnv,
+} from './pipelineFixtures';
 
 jest.setTimeout(120_000);
 
@@ -300,29 +306,25 @@ describe('local pipeline killed mid-run and restarted', () => {
       config.LEDGER_TABLE,
       config.CAPTURE_PATH_FORMAT,
     );
-    const env = { ...envOf(azurite().connectionString, config), ...overrides };
+    const env = pipelineEnv(azurite().connectionString, config, overrides);
 
-    let child = startPipelineProcess(env);
+    let child = new PipelineProcess(env);
     await eventually(
       'a submitted batch',
       async () => (await ledgerRows(ledger)).some((r) => r.state === 'submitted' || r.state === 'batched'),
       60_000,
     );
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await child.stop('SIGKILL');
     const atKill = await ledgerRows(ledger);
     expect(atKill.some((r) => r.state !== 'succeeded')).toBe(true);
 
-    child = startPipelineProcess(env);
+    child = new PipelineProcess(env);
     try {
       await allFinal(ledger, 12);
     } catch (error) {
-      throw new Error(
-        `${(error as Error).message}; the pipeline's log:\n${fs.readFileSync(path.join(config.LOCAL_DATA_DIR, 'pipeline.log'), 'utf8').slice(-3000)}`,
-      );
+      throw new Error(`${(error as Error).message}; the pipeline's log:\n${child.log.slice(-3000)}`);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await child.stop();
     }
     const rows = await ledgerRows(ledger);
     expect(rows.every((r) => r.state === 'succeeded')).toBe(true);
@@ -394,29 +396,4 @@ async function startProxy(target: string, fault: (req: http.IncomingMessage) => 
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-function envOf(connectionString: string, config: AppConfig): Record<string, string> {
-  return {
-    AzureWebJobsStorage: connectionString,
-    CaptureStorage: connectionString,
-    CAPTURE_CONTAINER: config.CAPTURE_CONTAINER,
-    MANIFEST_CONTAINER: config.MANIFEST_CONTAINER,
-    LEDGER_TABLE: config.LEDGER_TABLE,
-    LOCAL_DATA_DIR: config.LOCAL_DATA_DIR,
-    RUN_POLL_SECONDS: '1',
-    RETRY_BASE_SECONDS: '1',
-    RETRY_MAX_SECONDS: '2',
-  };
-}
-
-function startPipelineProcess(env: Record<string, string>): ChildProcess {
-  const cli = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
-  const child = spawn(process.execPath, [cli, 'pipeline', '--watch-interval', '200'], {
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const log = fs.createWriteStream(path.join(env.LOCAL_DATA_DIR, 'pipeline.log'), { flags: 'a' });
-  child.stderr!.pipe(log);
-  return child;
 }

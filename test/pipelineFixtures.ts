@@ -1,3 +1,4 @@
+import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -87,4 +88,67 @@ export async function ledgerRows(ledger: { list(): AsyncIterable<LedgerFile> }):
   const rows: LedgerFile[] = [];
   for await (const row of ledger.list()) rows.push(row);
   return rows.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** The environment of a `pipeline` child process on the same Azurite, container, table and folder. */
+export function pipelineEnv(
+  connectionString: string,
+  config: AppConfig,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    AzureWebJobsStorage: connectionString,
+    CaptureStorage: connectionString,
+    CAPTURE_CONTAINER: config.CAPTURE_CONTAINER,
+    MANIFEST_CONTAINER: config.MANIFEST_CONTAINER,
+    LEDGER_TABLE: config.LEDGER_TABLE,
+    LOCAL_DATA_DIR: config.LOCAL_DATA_DIR,
+    RUN_POLL_SECONDS: '1',
+    RETRY_BASE_SECONDS: '1',
+    RETRY_MAX_SECONDS: '2',
+    ...overrides,
+  };
+}
+
+/** `orders-pipeline pipeline` as a user runs it (the built CLI), with its HTTP endpoints on a free port. */
+export class PipelineProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  private stderr = '';
+
+  constructor(env: Record<string, string>) {
+    this.child = spawn(
+      process.execPath,
+      [
+        path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js'),
+        'pipeline',
+        '--port',
+        '0',
+        '--watch-interval',
+        '200',
+      ],
+      { env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((resolve) => this.child.once('exit', resolve));
+  }
+
+  /** Its JSON log lines so far. */
+  get log(): string {
+    return this.stderr;
+  }
+
+  /** The URLs from its "started" line. */
+  started(): Promise<{ publish: string; status: string; dashboard: string }> {
+    return eventually('the started line', async () => {
+      const line = this.stderr.split('\n').find((l) => l.includes('"event":"started"'));
+      return line ? (JSON.parse(line) as { publish: string; status: string; dashboard: string }) : undefined;
+    });
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    this.child.kill(signal);
+    return this.exited;
+  }
 }
