@@ -73,7 +73,8 @@ export class CaptureWriter {
 export async function eventually<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
+  // Generous: a loaded 2-core CI machine can be several times slower than usual.
+  timeoutMs = 50_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
