@@ -8,6 +8,7 @@ import { LocalLakehouse } from '../lakehouse/localLakehouse';
 import { FINAL_STATES, FileState, Ledger, LedgerFile, TableLedger } from '../ledger/ledger';
 import { CaptureWatcher, webhookDelivery } from '../pipeline/blobCreatedDispatcher';
 import { recordCaptureFile } from '../pipeline/captureTrigger';
+import { fileRefOf } from '../pipeline/pipelineDecision';
 import { LocalPipeline } from '../pipeline/localPipeline';
 import { captureStoreForConnection } from '../storage/captureStore';
 import { integerOption, parseCommandArgs, UsageError } from './args';
@@ -139,11 +140,8 @@ export async function processCommand(args: string[], config: AppConfig, signal: 
         } else if (known.records > 0 && known.state !== 'rejected') {
           await ledger.requeue(known);
           if (pipeline) {
-            await pipeline.driver.signal({
-              ...known,
-              triggeredAt: Date.now(),
-              attempts: known.attempts ?? 0,
-            });
+            // A reprocessed file waits for a batch from now, not from its first arrival.
+            await pipeline.driver.signal({ ...fileRefOf(known), triggeredAt: Date.now() });
           }
         }
       }

@@ -3,7 +3,7 @@ import { CapturePathFormat } from '../capture/capturePath';
 import type { AppConfig } from '../config';
 import { Run } from '../databricks/jobsApi';
 import { JobsClient } from '../databricks/jobsClient';
-import { FINAL_STATES, Ledger, LedgerFile, hourOf, pathHour } from '../ledger/ledger';
+import { FINAL_STATES, Ledger, LedgerFile, hourOf, pathHour, storageTableClient } from '../ledger/ledger';
 import { CaptureTriggerDeps, recordCaptureFile } from '../pipeline/captureTrigger';
 import { CaptureStore } from '../storage/captureStore';
 
@@ -54,10 +54,12 @@ export interface BacklogWatermark {
 
 /** The watermark's store: one row of the ledger's state table. */
 export class WatermarkStore {
+  private ready?: Promise<unknown>;
+
   constructor(private readonly table: TableClient) {}
 
   async read(): Promise<BacklogWatermark> {
-    await this.table.createTable();
+    await (this.ready ??= this.table.createTable());
     try {
       const row = await this.table.getEntity<{ hour?: number; newestSucceededCapture?: number }>(
         'backlog',
@@ -118,6 +120,25 @@ export interface BacklogPorts {
   jobId: number;
   /** The trigger's dependencies, to re-trigger a lost file through the normal path. */
   trigger: CaptureTriggerDeps;
+}
+
+/** The timer's ports: the orchestration's ledger and Jobs client, the capture store, the watermark. */
+export function backlogPorts(
+  config: AppConfig,
+  ports: { ledger: Ledger; jobs: JobsClient; jobId: number },
+  captureStore: CaptureStore,
+  signal: CaptureTriggerDeps['signal'],
+): BacklogPorts {
+  return {
+    ledger: ports.ledger,
+    watermarks: new WatermarkStore(
+      storageTableClient(config.AzureWebJobsStorage, `${config.LEDGER_TABLE}State`),
+    ),
+    captureStore,
+    jobs: ports.jobs,
+    jobId: ports.jobId,
+    trigger: { ledger: ports.ledger, pathFormat: config.CAPTURE_PATH_FORMAT, signal },
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { CaptureFileError, summarizeCaptureFile } from '../capture/captureFileReader';
 import { CapturePathFormat } from '../capture/capturePath';
 import { Ledger, LedgerFile } from '../ledger/ledger';
-import { FileRef } from './pipelineDecision';
+import { FileRef, fileRefOf } from './pipelineDecision';
 
 /**
  * Event Grid's Microsoft.Storage.BlobCreated event (Event Grid schema), the fields this app reads.
@@ -79,7 +79,7 @@ export async function recordCaptureFile(
   if (known) {
     // Nothing new; but a crash of an earlier delivery may have left its work undone.
     await deps.ledger.restoreOpen(known);
-    if (known.state === 'pending') await deps.signal(refOf(known));
+    if (known.state === 'pending') await deps.signal(fileRefOf(known));
     return 'known';
   }
   const triggeredAt = new Date((deps.now ?? Date.now)()).toISOString();
@@ -106,13 +106,8 @@ export async function recordCaptureFile(
   }
   if ((await deps.ledger.insert(row)) === 'exists') return 'known';
   if (row.state !== 'pending') return row.state as TriggerOutcome;
-  await deps.signal(refOf(row));
+  await deps.signal(fileRefOf(row));
   return 'recorded';
-}
-
-function refOf(row: LedgerFile): FileRef {
-  const { path, url, bytes, records, triggeredAt, attempts } = row;
-  return { path, url, bytes, records, triggeredAt: Date.parse(triggeredAt), attempts: attempts ?? 0 };
 }
 
 /** The blob a BlobCreated event names, or undefined when the event is not for a finished blob. */

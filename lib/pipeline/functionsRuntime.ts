@@ -87,20 +87,15 @@ export async function onCaptureBlob(
 export async function functionsBacklog(signal: (file: FileRef) => Promise<void>): Promise<BacklogReport> {
   const settings = functionsConfig();
   const ports = await functionsPorts();
-  const { WatermarkStore, backlogSettings, runBacklog } = await import('../operate/backlog');
-  const { storageTableClient } = await import('../ledger/ledger');
+  const { backlogPorts, backlogSettings, runBacklog } = await import('../operate/backlog');
   const { captureStoreForConnection } = await import('../storage/captureStore');
   return runBacklog(
-    {
-      ledger: ports.ledger,
-      watermarks: new WatermarkStore(
-        storageTableClient(settings.AzureWebJobsStorage, `${settings.LEDGER_TABLE}State`),
-      ),
-      captureStore: captureStoreForConnection(settings.CaptureStorage, settings.CAPTURE_CONTAINER),
-      jobs: ports.jobs,
-      jobId: ports.jobId,
-      trigger: { ledger: ports.ledger, pathFormat: settings.CAPTURE_PATH_FORMAT, signal },
-    },
+    backlogPorts(
+      settings,
+      ports,
+      captureStoreForConnection(settings.CaptureStorage, settings.CAPTURE_CONTAINER),
+      signal,
+    ),
     backlogSettings(settings),
   );
 }

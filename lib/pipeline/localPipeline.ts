@@ -13,11 +13,10 @@ import {
   capturedBlobOf,
   recordCaptureFile,
 } from './captureTrigger';
-import { BacklogReport, WatermarkStore, backlogSettings, runBacklog } from '../operate/backlog';
+import { BacklogPorts, BacklogReport, backlogPorts, backlogSettings, runBacklog } from '../operate/backlog';
 import { PipelineStatus, collectStatus } from '../operate/status';
 import { costRates } from '../operate/costModel';
 import { GoldKpis, goldKpis } from '../lakehouse/goldSummary';
-import { storageTableClient } from '../ledger/ledger';
 import { LocalDriver } from './localDriver';
 import { PipelinePorts } from './pipelineActions';
 import { databricksAuth, openPipelinePorts } from './pipelineConfig';
@@ -52,6 +51,7 @@ export class LocalPipeline {
   readonly watcher: CaptureWatcher;
   private backlogTimer?: NodeJS.Timeout;
   private latestBacklog?: BacklogReport;
+  private backlogPortsOnce?: BacklogPorts;
   private readonly backlogHistory: BacklogPoint[] = [];
   private backlogRun?: Promise<unknown>;
 
@@ -142,20 +142,10 @@ export class LocalPipeline {
 
   /** One run of the backlog timer against this stack. */
   async backlog(now = Date.now()): Promise<BacklogReport> {
-    const report = await runBacklog(
-      {
-        ledger: this.ports.ledger,
-        watermarks: new WatermarkStore(
-          storageTableClient(this.config.AzureWebJobsStorage, `${this.config.LEDGER_TABLE}State`),
-        ),
-        captureStore: this.captureStore,
-        jobs: this.ports.jobs,
-        jobId: this.ports.jobId,
-        trigger: this.triggerDeps(),
-      },
-      backlogSettings(this.config),
-      now,
+    this.backlogPortsOnce ??= backlogPorts(this.config, this.ports, this.captureStore, (file) =>
+      this.driver.signal(file),
     );
+    const report = await runBacklog(this.backlogPortsOnce, backlogSettings(this.config), now);
     this.ports.log({ event: 'backlog', ...report });
     this.latestBacklog = report;
     this.backlogHistory.push({

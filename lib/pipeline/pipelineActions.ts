@@ -3,7 +3,15 @@ import { Run } from '../databricks/jobsApi';
 import { JobsApiError, JobsClient } from '../databricks/jobsClient';
 import { Ledger, LedgerFile, LedgerPatch } from '../ledger/ledger';
 import { BatchManifest, manifestBlobName, toLakehouseUrl } from './manifest';
-import { ApiFailure, Batch, OpenFile, PipelineAction, PipelineEvent, RunOutcome } from './pipelineDecision';
+import {
+  ApiFailure,
+  Batch,
+  OpenFile,
+  PipelineAction,
+  PipelineEvent,
+  RunOutcome,
+  fileRefOf,
+} from './pipelineDecision';
 
 /** Where batch manifests are written; returns the `manifest_path` the job reads. */
 export interface ManifestStore {
@@ -212,12 +220,7 @@ export function failureOf(error: unknown): ApiFailure {
 
 function toOpenFile(file: LedgerFile): OpenFile {
   return {
-    path: file.path,
-    url: file.url,
-    bytes: file.bytes,
-    records: file.records,
-    triggeredAt: Date.parse(file.triggeredAt),
-    attempts: file.attempts ?? 0,
+    ...fileRefOf(file),
     state: file.state as OpenFile['state'],
     batchId: file.batchId,
     attempt: file.batchAttempt,

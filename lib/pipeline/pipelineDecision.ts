@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AppConfig } from '../config';
+import type { LedgerFile } from '../ledger/ledger';
 
 /**
  * What the orchestration does next, as a pure function of its state, the result of its last action
@@ -49,6 +50,12 @@ export interface FileRef {
   triggeredAt: number;
   /** Runs launched with this file so far. */
   attempts: number;
+}
+
+/** A ledger row as the orchestration carries it. */
+export function fileRefOf(row: LedgerFile): FileRef {
+  const { path, url, bytes, records, triggeredAt, attempts } = row;
+  return { path, url, bytes, records, triggeredAt: Date.parse(triggeredAt), attempts: attempts ?? 0 };
 }
 
 /** A file of the ledger's open set: pending, or in a batch of an earlier incarnation. */
