@@ -198,6 +198,21 @@ export const SETTINGS = {
     }),
     optional: true,
   },
+  DATABRICKS_SQL_HTTP_PATH: {
+    ...text({
+      description:
+        'HTTP path of the SQL warehouse the dashboard reads gold from (/sql/1.0/warehouses/<id>); unset = no gold KPIs in Azure.',
+    }),
+    optional: true,
+  },
+  DATABRICKS_CATALOG: text({
+    description: 'Unity Catalog catalog of the lakehouse tables (the bundle variable `catalog`).',
+    default: 'main',
+  }),
+  DATABRICKS_SCHEMA: text({
+    description: 'Schema of the lakehouse tables (the bundle variable `schema`).',
+    default: 'orders',
+  }),
   BATCH_WAIT_SECONDS: integer(
     {
       description: 'A batch closes this long after its first file (or at BATCH_MAX_FILES / BATCH_MAX_BYTES).',
@@ -358,7 +373,8 @@ export function loadConfig(
     const names = [name, ...(setting.alternatives ?? [])];
     const given = names.find((n) => env[n] !== undefined);
     const raw = given ? env[given] : ((options.local ? setting.localDefault : undefined) ?? setting.default);
-    if (raw === undefined) {
+    // An optional setting left empty (a template's blank parameter) is unset, not an error.
+    if (raw === undefined || (setting.optional && raw.trim() === '')) {
       if (setting.optional) continue;
       problems.push({ setting: names.join(' or '), message: `is not set: ${setting.description}` });
       continue;

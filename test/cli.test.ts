@@ -237,6 +237,16 @@ describe('orders-pipeline CLI', () => {
     );
     const query = await run(['query', 'SELECT count(*) AS n FROM silver_order_lines', '--db', db]);
     expect(JSON.parse(query.stdout)).toEqual({ n: 64 });
+    const gold = await run(['gold', '--db', db]);
+    expect(gold.code).toBe(0);
+    expect(gold.stdout).toMatch(/^Gold: \d+ orders over \d+ days in \d+ countries/);
+    expect(gold.stdout).toMatch(/last change in gold: \d{4}-\d\d-\d\d/);
+    const goldJson = JSON.parse((await run(['gold', '--db', db, '--json'])).stdout) as {
+      engine: string;
+      byDay: unknown[];
+    };
+    expect(goldJson.engine).toBe('duckdb');
+    expect(goldJson.byDay.length).toBeGreaterThan(0);
     expect(await run(['export', 'nope', '--db', db])).toMatchObject({
       code: 2,
       stderr: expect.stringContaining('unknown table'),

@@ -64,6 +64,14 @@ describe('Functions app', () => {
     expect(() => functionsConfig()).toThrow(/DATABRICKS_HOST "embedded" is for the CLI only/);
   });
 
+  it('answers the gold API with 503 and the setting to set when no SQL warehouse is configured', async () => {
+    useSettings({ DATABRICKS_HOST: 'https://adb-1.azuredatabricks.net', DATABRICKS_SQL_HTTP_PATH: '' });
+    const { functionsGold } = await import('../lib/pipeline/functionsRuntime');
+    const answer = await functionsGold();
+    expect(answer.status).toBe(503);
+    expect(answer.body).toEqual({ error: expect.stringContaining('set DATABRICKS_SQL_HTTP_PATH') });
+  });
+
   it('registers its functions from the built entry points without touching the network', async () => {
     useSettings();
     const dist = path.join(__dirname, '..', 'dist', 'functions');
@@ -72,6 +80,7 @@ describe('Functions app', () => {
       'backlogTimer.js',
       'captureTrigger.js',
       'dashboard.js',
+      'gold.js',
       'pipelineAction.js',
       'pipelineOrchestrator.js',
       'publishOrders.js',

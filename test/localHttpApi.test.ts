@@ -30,16 +30,27 @@ describe('the local stack’s HTTP endpoints (orders-pipeline pipeline)', () => 
         (await fetch(started.publish, { method: 'POST', body: JSON.stringify(cdcChange(3, 'C')) })).status,
       ).toBe(200);
 
-      const status = await eventually('both valid events in gold', async () => {
+      const status = await eventually('both valid events processed', async () => {
         const body = (await (await fetch(started.status)).json()) as {
           files: { succeeded: number };
           records: number;
-          gold: { byDay: { orders: number }[]; topProducts: unknown[] };
           latency: { from: string; to: string; files: number; p50Seconds: number }[];
           runs: { recent: unknown[] };
         };
-        return body.records === 2 && body.files.succeeded > 0 && body.gold.topProducts.length === 2 && body;
+        return body.records === 2 && body.files.succeeded > 0 && body;
       });
+      const base = new URL(started.status).origin;
+      const gold = await eventually('both valid events in gold', async () => {
+        const response = await fetch(`${base}/api/gold`);
+        const body = (await response.json()) as {
+          engine: string;
+          totals: { orders: number };
+          topProducts: { productNo: string }[];
+        };
+        return response.status === 200 && body.topProducts.length === 2 && body;
+      });
+      expect(gold).toMatchObject({ engine: 'duckdb', totals: { orders: 2 } });
+      expect(gold.topProducts.map((p) => p.productNo).sort()).toEqual(['A', 'C']);
       expect(status.runs.recent.length).toBeGreaterThan(0);
       expect(status.latency.find((l) => l.from === 'capturedAt' && l.to === 'runFinishedAt')).toMatchObject({
         files: expect.any(Number),
@@ -48,8 +59,9 @@ describe('the local stack’s HTTP endpoints (orders-pipeline pipeline)', () => 
 
       const dashboard = await fetch(started.dashboard);
       expect(dashboard.headers.get('content-type')).toMatch(/text\/html/);
-      expect(await dashboard.text()).toContain("fetch('/api/status' + location.search)");
-      const base = new URL(started.status).origin;
+      const page = await dashboard.text();
+      expect(page).toContain("fetch('/api/status' + location.search)");
+      expect(page).toContain("fetch('/api/gold' + location.search)");
       expect((await fetch(`${base}/api/nope`)).status).toBe(404);
       expect((await fetch(started.status, { method: 'POST' })).status).toBe(405);
       const big = await fetch(started.publish, { method: 'POST', body: 'x'.repeat(1024 * 1024 + 1) });

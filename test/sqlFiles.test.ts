@@ -5,7 +5,8 @@ import { LocalLakehouse } from '../lib/lakehouse/localLakehouse';
 import { projectRoot, readSqlFile, splitSqlStatements, toDuckDbSql } from '../lib/lakehouse/sqlText';
 import { LAKEHOUSE_TABLES } from '../lib/lakehouse/tables';
 
-const SHARED = ['databricks/sql/tables.sql', 'databricks/sql/silver.sql', 'databricks/sql/gold.sql'];
+const KPIS = ['totals', 'daily', 'countries', 'products'].map((name) => `databricks/sql/kpis/${name}.sql`);
+const SHARED = ['databricks/sql/tables.sql', 'databricks/sql/silver.sql', 'databricks/sql/gold.sql', ...KPIS];
 
 describe('shared SQL files', () => {
   const spark = new SparkSQL();
@@ -32,6 +33,19 @@ describe('shared SQL files', () => {
   it.each(SHARED)('%s binds only the job parameters', (file) => {
     for (const statement of readSqlFile(file))
       expect(['batch_id']).toEqual(expect.arrayContaining(statement.parameters));
+  });
+
+  it.each(KPIS)('%s is one read-only SELECT without parameters, which DuckDB runs', async (file) => {
+    const statements = readSqlFile(file);
+    expect(statements).toHaveLength(1);
+    expect(statements[0].parameters).toEqual([]);
+    expect(statements[0].text).toMatch(/^\s*(--[^\n]*\n\s*)*SELECT\b/);
+    const lakehouse = await LocalLakehouse.open(':memory:');
+    try {
+      await expect(lakehouse.query(statements[0].text)).resolves.toEqual(expect.any(Array));
+    } finally {
+      await lakehouse.close();
+    }
   });
 
   it('creates exactly the tables the code knows, and DuckDB runs every statement', async () => {

@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AppConfig } from '../config';
 import { resolveBatchFiles } from '../lakehouse/batchFiles';
+import { GoldSource, formatGold, goldSummary } from '../lakehouse/goldSummary';
 import { BatchResult, LocalLakehouse } from '../lakehouse/localLakehouse';
+import { GOLD_NOT_CONFIGURED, GoldEngine, configuredWarehouse, goldAnswer } from '../operate/goldReport';
+import { databricksAuth } from '../pipeline/pipelineConfig';
 import { LAKEHOUSE_TABLES } from '../lakehouse/tables';
 import { parseCommandArgs, UsageError } from './args';
 
@@ -28,6 +31,45 @@ export const QUERY_HELP = `orders-pipeline query "<sql>" [--db PATH] [--format j
 
 Runs a SQL query on the local lakehouse and writes its rows to stdout like export.
 `;
+
+export const GOLD_HELP = `orders-pipeline gold [--db PATH] [--json]
+
+Reads the gold KPIs on demand: headline figures, top countries and when gold last changed. With
+DATABRICKS_HOST=embedded (the default) from the local lakehouse (--db, default
+LOCAL_DATA_DIR/lakehouse.duckdb); with a workspace URL from its SQL warehouse
+(DATABRICKS_SQL_HTTP_PATH, DATABRICKS_CATALOG, DATABRICKS_SCHEMA), which this wakes up if stopped.
+  --json    the gold API's JSON answer (the dashboard's gold) instead of text
+`;
+
+export async function goldCommand(args: string[], config: AppConfig): Promise<void> {
+  const { values } = parseCommandArgs(args, { db: { type: 'string' }, json: { type: 'boolean' } });
+  const { gold, engine } = await openGold(values.db, config);
+  try {
+    if (!values.json) {
+      process.stdout.write(formatGold(await goldSummary(gold)));
+      return;
+    }
+    const answer = await goldAnswer(gold, engine);
+    if (answer.status !== 200) throw new Error(answer.body.error);
+    process.stdout.write(`${JSON.stringify(answer.body)}\n`);
+  } finally {
+    await gold.close();
+  }
+}
+
+async function openGold(
+  db: string | undefined,
+  config: AppConfig,
+): Promise<{ gold: GoldSource & { close(): Promise<void> }; engine: GoldEngine }> {
+  if (config.DATABRICKS_HOST.kind === 'embedded') {
+    const file = dbPath(db, config);
+    if (!fs.existsSync(file)) throw new Error(`${file}: no lakehouse database yet (run npm start first)`);
+    return { gold: await LocalLakehouse.open(file), engine: 'duckdb' };
+  }
+  const warehouse = configuredWarehouse(config, config.DATABRICKS_HOST.url, databricksAuth(config));
+  if (!warehouse) throw new Error(GOLD_NOT_CONFIGURED);
+  return { gold: warehouse, engine: 'sql-warehouse' };
+}
 
 function dbPath(value: string | undefined, config: AppConfig): string {
   return path.resolve(value ?? path.join(config.LOCAL_DATA_DIR, 'lakehouse.duckdb'));

@@ -43,6 +43,7 @@ export class LocalStack {
       sink: new EmulatorSink(emulator),
       maxBodyBytes: config.PUBLISH_MAX_BODY_BYTES,
       status: () => pipeline.status(),
+      gold: () => pipeline.gold(),
       port: options.port,
     });
     return new LocalStack(pipeline, emulator, http);

@@ -4,9 +4,11 @@ import { AZURITE_HELP, azuriteCommand } from './azuriteCommand';
 import { UsageError } from './args';
 import {
   EXPORT_HELP,
+  GOLD_HELP,
   INGEST_HELP,
   QUERY_HELP,
   exportCommand,
+  goldCommand,
   ingestCommand,
   queryCommand,
 } from './lakehouseCommands';
@@ -44,6 +46,11 @@ const COMMANDS = {
     summary: 'write a lakehouse table to stdout (jsonl or csv)',
   },
   query: { help: QUERY_HELP, run: queryCommand, summary: 'run SQL on the local lakehouse' },
+  gold: {
+    help: GOLD_HELP,
+    run: goldCommand,
+    summary: 'read the gold KPIs now (local DuckDB, or the SQL warehouse)',
+  },
   pipeline: {
     help: PIPELINE_HELP,
     run: pipelineCommand,

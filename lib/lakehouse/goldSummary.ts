@@ -1,4 +1,19 @@
-import { LocalLakehouse } from './localLakehouse';
+import { readSqlFile } from './sqlText';
+
+/**
+ * Where gold is read: the local DuckDB lakehouse, or the Databricks SQL warehouse in Azure. Both run
+ * the same SELECTs from infra/databricks/sql/kpis/, with the catalog and schema set by the engine.
+ */
+export interface GoldSource {
+  query(sql: string): Promise<Record<string, unknown>[]>;
+}
+
+export type GoldQuery = 'totals' | 'daily' | 'countries' | 'products';
+
+export function goldQuery(name: GoldQuery): string {
+  const [statement] = readSqlFile(`databricks/sql/kpis/${name}.sql`);
+  return statement.text;
+}
 
 export interface GoldSummary {
   days: number;
@@ -7,35 +22,43 @@ export interface GoldSummary {
   revenue: string;
   cancelledRevenue: string;
   customers: number;
+  /** Commit time of the newest silver change (ISO text of the engine), null while empty. */
+  lastChange: string | null;
   topCountries: { country: string; orders: number; revenue: string }[];
 }
 
-/** Headline figures of the gold tables, as the dashboard shows them. */
-export async function goldSummary(lakehouse: LocalLakehouse): Promise<GoldSummary> {
-  const [totals] = await lakehouse.readCommitted(
-    `SELECT count(DISTINCT order_date) AS days, count(DISTINCT country) AS countries,
-            coalesce(sum(orders), 0) AS orders, coalesce(sum(revenue), 0) AS revenue,
-            coalesce(sum(cancelled_revenue), 0) AS cancelled_revenue,
-            (SELECT count(*) FROM gold_customer_sales) AS customers
-     FROM gold_daily_sales`,
-  );
-  const top = await lakehouse.readCommitted(
-    `SELECT country, sum(orders) AS orders, sum(revenue) AS revenue
-     FROM gold_daily_sales GROUP BY country ORDER BY sum(revenue) DESC, country LIMIT 5`,
-  );
+type GoldTotals = Omit<GoldSummary, 'topCountries'>;
+
+async function goldTotals(gold: GoldSource): Promise<GoldTotals> {
+  const [totals] = await gold.query(goldQuery('totals'));
   return {
     days: Number(totals.days),
     countries: Number(totals.countries),
     orders: Number(totals.orders),
-    revenue: String(totals.revenue),
-    cancelledRevenue: String(totals.cancelled_revenue),
+    revenue: decimalText(totals.revenue),
+    cancelledRevenue: decimalText(totals.cancelled_revenue),
     customers: Number(totals.customers),
-    topCountries: top.map((r) => ({
+    lastChange: totals.last_change == null ? null : String(totals.last_change),
+  };
+}
+
+/** Headline figures of the gold tables, as `npm start` prints them. */
+export async function goldSummary(gold: GoldSource): Promise<GoldSummary> {
+  const totals = await goldTotals(gold);
+  const countries = await gold.query(goldQuery('countries'));
+  return {
+    ...totals,
+    topCountries: countries.slice(0, 5).map((r) => ({
       country: String(r.country),
       orders: Number(r.orders),
-      revenue: String(r.revenue),
+      revenue: decimalText(r.revenue),
     })),
   };
+}
+
+/** Money as exact text with two decimals, whichever way the engine hands a DECIMAL back. */
+function decimalText(value: unknown): string {
+  return typeof value === 'number' ? value.toFixed(2) : String(value);
 }
 
 export function formatGold(g: GoldSummary): string {
@@ -44,36 +67,31 @@ export function formatGold(g: GoldSummary): string {
     ...g.topCountries.map(
       (c) => `  ${c.country.padEnd(20)} ${String(c.orders).padStart(8)} orders  £${c.revenue}`,
     ),
+    `  last change in gold: ${g.lastChange ?? 'none yet'}`,
     '',
   ].join('\n');
 }
 
 /** What the dashboard charts from gold (and silver, for products): by day, by country, top products. */
 export interface GoldKpis {
+  totals: GoldTotals;
   byDay: { date: string; orders: number; revenue: number }[];
   byCountry: { country: string; orders: number; revenue: number }[];
   topProducts: { productNo: string; productName: string; units: number; revenue: number }[];
 }
 
-export async function goldKpis(lakehouse: LocalLakehouse, days = 60): Promise<GoldKpis> {
-  const byDay = await lakehouse.readCommitted(
-    `SELECT CAST(order_date AS VARCHAR) AS date, sum(orders) AS orders, sum(revenue) AS revenue
-     FROM gold_daily_sales GROUP BY order_date ORDER BY order_date DESC LIMIT ${Number(days)}`,
-  );
-  const byCountry = await lakehouse.readCommitted(
-    `SELECT country, sum(orders) AS orders, sum(revenue) AS revenue
-     FROM gold_daily_sales GROUP BY country ORDER BY sum(revenue) DESC, country LIMIT 12`,
-  );
-  const products = await lakehouse.readCommitted(
-    `SELECT product_no, any_value(product_name) AS product_name, sum(quantity) AS units,
-            sum(price * quantity) AS revenue
-     FROM silver_order_lines WHERE NOT _deleted AND NOT is_cancellation
-     GROUP BY product_no ORDER BY revenue DESC, product_no LIMIT 10`,
-  );
+export async function goldKpis(gold: GoldSource): Promise<GoldKpis> {
+  const totals = await goldTotals(gold);
+  const byDay = await gold.query(goldQuery('daily'));
+  const byCountry = await gold.query(goldQuery('countries'));
+  const products = await gold.query(goldQuery('products'));
   return {
-    byDay: byDay
-      .reverse()
-      .map((r) => ({ date: String(r.date), orders: Number(r.orders), revenue: Number(r.revenue) })),
+    totals,
+    byDay: byDay.reverse().map((r) => ({
+      date: String(r.order_date),
+      orders: Number(r.orders),
+      revenue: Number(r.revenue),
+    })),
     byCountry: byCountry.map((r) => ({
       country: String(r.country),
       orders: Number(r.orders),

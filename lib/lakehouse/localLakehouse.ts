@@ -20,6 +20,7 @@ import { CapturePathFormat } from '../capture/capturePath';
 import { DQ_RULES, DqRule } from '../cdc/event';
 import { CaptureStore } from '../storage/captureStore';
 import { BronzeDecoder } from './bronzeDecoder';
+import type { GoldSource } from './goldSummary';
 import { BronzeColumns } from './bronzeRows';
 import { SqlStatement, readSqlFile, toDuckDbSql } from './sqlText';
 
@@ -74,7 +75,7 @@ const SQL = {
  * The lakehouse on DuckDB: the same tables and the same silver and gold SQL as the Databricks job,
  * with DuckDB's own bronze load and body parse. One batch is one transaction.
  */
-export class LocalLakehouse {
+export class LocalLakehouse implements GoldSource {
   private readonly statements = new Map<string, SqlStatement[]>();
   private readonly decoder = new BronzeDecoder();
   private reader?: DuckDBConnection;
@@ -319,16 +320,16 @@ export class LocalLakehouse {
     return counts;
   }
 
-  /** Rows of a query as plain objects (BIGINT as bigint, DECIMAL and dates as text). */
   /**
-   * A query on a connection of its own: it sees committed data only and never interleaves with a
-   * batch's transaction (the dashboard reads gold while runs write it).
+   * Gold for the dashboard, on a connection of its own: it sees committed data only and never
+   * interleaves with a batch's transaction (the dashboard reads gold while runs write it).
    */
-  async readCommitted(sql: string): Promise<Record<string, unknown>[]> {
+  async query(sql: string): Promise<Record<string, unknown>[]> {
     this.reader ??= await this.instance.connect();
     return (await this.reader.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
   }
 
+  /** Rows of a query as plain objects (BIGINT as bigint, DECIMAL and dates as text). */
   async rows(sql: string, values: Record<string, unknown> = {}): Promise<Record<string, unknown>[]> {
     const reader = await this.connection.runAndReadAll(sql, values as never);
     return reader.getRowObjectsJson() as Record<string, unknown>[];

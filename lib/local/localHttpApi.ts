@@ -1,23 +1,22 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { GoldKpis } from '../lakehouse/goldSummary';
 import { DASHBOARD_HTML } from '../operate/dashboardPage';
+import type { GoldAnswer } from '../operate/goldReport';
 import { PipelineStatus } from '../operate/status';
 import { OrderEventSink, payloadTooLarge, publishOrders } from '../publish/orderPublisher';
 
 export interface LocalHttpApiOptions {
   sink: OrderEventSink;
   maxBodyBytes: number;
-  status: () => Promise<
-    PipelineStatus & { gold?: GoldKpis; backlogHistory?: { at: string; files: number }[] }
-  >;
+  status: () => Promise<PipelineStatus & { backlogHistory?: { at: string; files: number }[] }>;
+  gold: () => Promise<GoldAnswer>;
   host?: string;
   port?: number;
 }
 
 /**
  * The Functions app's HTTP endpoints for the local stack, at the paths the host serves them
- * (`/api/orders`, `/api/status`, `/api/dashboard`). Locally there are no function keys: it listens
+ * (`/api/orders`, `/api/status`, `/api/gold`, `/api/dashboard`). Locally there are no function keys: it listens
  * on 127.0.0.1 only.
  */
 export class LocalHttpApi {
@@ -65,6 +64,7 @@ async function route(
   const methods: Record<string, string> = {
     '/api/orders': 'POST',
     '/api/status': 'GET',
+    '/api/gold': 'GET',
     '/api/dashboard': 'GET',
   };
   if (!methods[path])
@@ -80,6 +80,10 @@ async function route(
     return { status: 200, type: 'text/html; charset=utf-8', body: DASHBOARD_HTML };
   if (path === '/api/status')
     return { status: 200, type: JSON_TYPE, body: JSON.stringify(await options.status()) };
+  if (path === '/api/gold') {
+    const answer = await options.gold();
+    return { status: answer.status, type: JSON_TYPE, body: JSON.stringify(answer.body) };
+  }
   const declared = Number(request.headers['content-length'] ?? 0);
   const chunks: Buffer[] = [];
   let size = 0;

@@ -244,7 +244,8 @@ export function backlogReport(
     const t = Date.parse(f.capturedAt);
     return min === null || t < min ? t : min;
   }, null);
-  const oldestAgeSeconds = oldest === null ? null : Math.round((now - oldest) / 1000);
+  // Capture stamps files with its own clock; a file stamped a moment ahead of ours is 0 s old, not -1.
+  const oldestAgeSeconds = oldest === null ? null : Math.max(0, Math.round((now - oldest) / 1000));
   const queued = read.runs.filter((r) => r.state.life_cycle_state === 'QUEUED').length;
   const alerts: string[] = [];
   if (oldestAgeSeconds !== null && oldestAgeSeconds * 1000 > settings.retentionMs / 2) {

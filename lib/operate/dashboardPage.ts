@@ -1,6 +1,8 @@
 /**
  * `GET /api/dashboard`: one self-contained HTML page (no build step, no external scripts) that reads
- * `/api/status` every few seconds and draws its charts as inline SVG.
+ * `/api/status` every few seconds and draws its charts as inline SVG. Gold comes from `/api/gold`
+ * on page load and on request; only DuckDB's answers (free to ask) are refreshed with the status,
+ * so the page never keeps a SQL warehouse from stopping.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -24,11 +26,12 @@ export const DASHBOARD_HTML = `<!doctype html>
 </head>
 <body>
 <h1>orders-pipeline — event-driven CDC to the lakehouse <small id="at"></small></h1>
-<div class="card kpis" id="kpis"></div>
+<div class="card kpis"><div class="kpis" id="kpis"></div><div class="kpis" id="goldKpis"></div></div>
 <div class="grid" style="margin-top:1rem">
   <div class="card"><h2>Files by state (last 24 h)</h2><svg id="files" data-chart width="360" height="170"></svg></div>
   <div class="card"><h2>Runs per hour</h2><svg id="runs" data-chart width="360" height="170"></svg></div>
   <div class="card"><h2>Latency per stage (p50 / p95, s)</h2><svg id="latency" data-chart width="360" height="170"></svg></div>
+  <div class="card"><h2>Gold <button id="goldRefresh" type="button">refresh</button></h2><p id="goldNote">loading…</p></div>
   <div class="card"><h2>Revenue by day (gold)</h2><svg id="byDay" data-chart width="360" height="170"></svg></div>
   <div class="card"><h2>Revenue by country (gold)</h2><svg id="byCountry" data-chart width="360" height="170"></svg></div>
   <div class="card"><h2>Top products</h2><table id="products"></table></div>
@@ -60,6 +63,30 @@ function bars(id, items, options = {}) {
   });
   svg.innerHTML = out || '<text x="10" y="20">no data yet</text>';
 }
+const kpi = (label, value) => '<div class="kpi"><b>' + esc(value) + '</b>' + esc(label) + '</div>';
+let gold = null;
+async function loadGold() {
+  const note = document.getElementById('goldNote');
+  let answer;
+  try {
+    const response = await fetch('/api/gold' + location.search);
+    answer = await response.json();
+    if (!response.ok) throw new Error(answer.error || response.status);
+  } catch (error) {
+    note.textContent = 'gold unavailable: ' + error.message;
+    return;
+  }
+  gold = answer;
+  note.textContent = 'read from ' + (gold.engine === 'duckdb' ? 'the local DuckDB lakehouse' : 'the SQL warehouse') +
+    ' at ' + gold.at + '; last change ' + (gold.totals.lastChange || '–');
+  document.getElementById('goldKpis').innerHTML =
+    kpi('orders (gold)', gold.totals.orders) + kpi('revenue (gold)', '£' + gold.totals.revenue) +
+    kpi('customers (gold)', gold.totals.customers);
+  bars('byDay', gold.byDay.map((d) => ({ label: d.date.slice(5), values: [d.revenue] })));
+  bars('byCountry', gold.byCountry.map((c) => ({ label: c.country, values: [c.revenue] })), { labelLength: 14 });
+  document.getElementById('products').innerHTML = '<tr><th>product</th><th>units</th><th>revenue</th></tr>' +
+    gold.topProducts.map((p) => '<tr><td>' + esc(p.productName) + '</td><td>' + p.units + '</td><td>£' + p.revenue.toFixed(2) + '</td></tr>').join('');
+}
 async function refresh() {
   let status;
   try {
@@ -71,25 +98,17 @@ async function refresh() {
   }
   document.getElementById('at').textContent = status.at;
   const b = status.backlog;
-  const gold = status.gold || { byDay: [], byCountry: [], topProducts: [] };
-  const revenue = gold.byDay.reduce((n, d) => n + d.revenue, 0);
-  const kpi = (label, value) => '<div class="kpi"><b>' + esc(value) + '</b>' + esc(label) + '</div>';
   document.getElementById('kpis').innerHTML =
     kpi('files succeeded', status.files.succeeded) + kpi('records', status.records) +
     kpi('runs (24 h)', status.runs.perHour.reduce((n, h) => n + h.runs, 0)) +
     kpi('unfinished files', b ? b.unfinished.files : '–') +
     kpi('freshness (s)', b && b.freshnessSeconds !== null ? b.freshnessSeconds : '–') +
     kpi('dead-lettered', b ? b.deadLettered.files : status.files.deadLettered) +
-    kpi('revenue (gold)', '£' + revenue.toFixed(2)) +
     (status.cost ? kpi('est. cost / day', '$' + status.cost.eventDriven.costPerDay.toFixed(2)) : '');
   bars('files', Object.entries(status.files).map(([label, v]) => ({ label, values: [v] })));
   bars('runs', status.runs.perHour.map((h) => ({ label: h.hour.slice(11, 16), values: [h.runs] })));
   bars('latency', status.latency.map((l) => ({ label: l.from.replace('At', '') + '→' + l.to.replace('At', ''), values: [l.p50Seconds || 0, l.p95Seconds || 0] })), { labelLength: 22 });
   bars('backlogChart', (status.backlogHistory || []).map((p) => ({ label: p.at.slice(11, 16), values: [p.files] })));
-  bars('byDay', gold.byDay.map((d) => ({ label: d.date.slice(5), values: [d.revenue] })));
-  bars('byCountry', gold.byCountry.map((c) => ({ label: c.country, values: [c.revenue] })), { labelLength: 14 });
-  document.getElementById('products').innerHTML = '<tr><th>product</th><th>units</th><th>revenue</th></tr>' +
-    gold.topProducts.map((p) => '<tr><td>' + esc(p.productName) + '</td><td>' + p.units + '</td><td>£' + p.revenue.toFixed(2) + '</td></tr>').join('');
   document.getElementById('backlog').innerHTML = b
     ? '<p>' + b.unfinished.files + ' unfinished files (' + b.unfinished.bytes + ' bytes), oldest ' + (b.unfinished.oldestAgeSeconds ?? '–') +
       ' s; runs active ' + b.runs.active + ', queued ' + b.runs.queued + '; lost events re-triggered ' + b.lostEvents.found + '</p>' +
@@ -110,8 +129,13 @@ async function refresh() {
   document.getElementById('dead').innerHTML = '<tr><th>file</th><th>error</th></tr>' +
     (b ? b.deadLettered.newest : []).map((d) => '<tr><td>' + esc(d.path) + '</td><td>' + esc(d.error) + '</td></tr>').join('');
 }
+document.getElementById('goldRefresh').addEventListener('click', loadGold);
 refresh();
-setInterval(refresh, 5000);
+loadGold();
+setInterval(() => {
+  refresh();
+  if (gold && gold.engine === 'duckdb') loadGold();
+}, 5000);
 </script>
 </body>
 </html>

@@ -1,5 +1,6 @@
 import { AppConfig, ConfigError, loadConfig } from '../config';
 import type { BacklogReport } from '../operate/backlog';
+import type { GoldAnswer } from '../operate/goldReport';
 import type { PipelineStatus } from '../operate/status';
 import type { OrderEventSink } from '../publish/orderPublisher';
 import { TriggerOutcome, recordCaptureFile } from './captureTrigger';
@@ -124,8 +125,19 @@ export function functionsSink(): Promise<OrderEventSink> {
   return sink;
 }
 
-/** The status API's answer in Azure: the ledger's last 24 hours and the job's runs (gold KPIs: see README). */
+/** The status API's answer in Azure: the ledger's last 24 hours and the job's runs (gold: functionsGold). */
 export async function functionsStatus(): Promise<PipelineStatus> {
   const { collectStatus } = await import('../operate/status');
   return collectStatus(await functionsPorts(), null);
+}
+
+/** `GET /api/gold` in Azure: the KPIs from the SQL warehouse, one session per request. */
+export async function functionsGold(): Promise<GoldAnswer> {
+  const settings = functionsConfig();
+  const host = settings.DATABRICKS_HOST as { kind: 'url'; url: string };
+  const [{ warehouseGold }, { databricksAuth }] = await Promise.all([
+    import('../operate/goldReport'),
+    import('./pipelineConfig'),
+  ]);
+  return warehouseGold(settings, host.url, databricksAuth(settings));
 }

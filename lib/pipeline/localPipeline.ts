@@ -16,7 +16,7 @@ import {
 import { BacklogPorts, BacklogReport, backlogPorts, backlogSettings, runBacklog } from '../operate/backlog';
 import { PipelineStatus, collectStatus } from '../operate/status';
 import { costRates } from '../operate/costModel';
-import { GoldKpis, goldKpis } from '../lakehouse/goldSummary';
+import { GoldAnswer, goldAnswer, warehouseGold } from '../operate/goldReport';
 import { LocalDriver } from './localDriver';
 import { PipelinePorts } from './pipelineActions';
 import { databricksAuth, openPipelinePorts } from './pipelineConfig';
@@ -29,8 +29,8 @@ export interface BacklogPoint {
   bytes: number;
 }
 
-/** The local status answer: the status API's figures, the backlog over time and gold's KPIs. */
-export type LocalStatus = PipelineStatus & { backlogHistory: BacklogPoint[]; gold?: GoldKpis };
+/** The local status answer: the status API's figures and the backlog over time. */
+export type LocalStatus = PipelineStatus & { backlogHistory: BacklogPoint[] };
 
 export interface LocalPipelineOptions {
   config: AppConfig;
@@ -158,7 +158,7 @@ export class LocalPipeline {
     return report;
   }
 
-  /** The status API's answer: the ledger's last 24 hours, recent runs, the latest backlog, gold KPIs. */
+  /** The status API's answer: the ledger's last 24 hours, recent runs, the latest backlog. */
   async status(now = Date.now()): Promise<LocalStatus> {
     const config = this.config;
     const status = await collectStatus(this.ports, this.latestBacklog ?? null, {
@@ -174,8 +174,14 @@ export class LocalPipeline {
         },
       },
     });
-    const local = { ...status, backlogHistory: [...this.backlogHistory] };
-    return this.lakehouse ? { ...local, gold: await goldKpis(this.lakehouse) } : local;
+    return { ...status, backlogHistory: [...this.backlogHistory] };
+  }
+
+  /** The gold API's answer: the embedded DuckDB lakehouse, else the workspace's SQL warehouse if set. */
+  async gold(): Promise<GoldAnswer> {
+    if (this.lakehouse) return goldAnswer(this.lakehouse, 'duckdb');
+    const host = this.config.DATABRICKS_HOST as { kind: 'url'; url: string };
+    return warehouseGold(this.config, host.url, databricksAuth(this.config));
   }
 
   private triggerDeps(): CaptureTriggerDeps {

@@ -1,0 +1,59 @@
+import type { AppConfig } from '../config';
+import { SqlWarehouse, SqlWarehouseError } from '../databricks/sqlWarehouse';
+import { GoldKpis, GoldSource, goldKpis } from '../lakehouse/goldSummary';
+import type { DatabricksAuth } from '../databricks/jobsClient';
+
+/** Which engine answered: DuckDB costs nothing to ask again; the warehouse is asked on demand only. */
+export type GoldEngine = 'duckdb' | 'sql-warehouse';
+
+export type GoldAnswer =
+  | { status: 200; body: GoldKpis & { engine: GoldEngine; at: string } }
+  | { status: 502 | 503; body: { error: string } };
+
+export const GOLD_NOT_CONFIGURED =
+  'gold KPIs are read from the Databricks SQL warehouse: set DATABRICKS_SQL_HTTP_PATH (and DATABRICKS_CATALOG, DATABRICKS_SCHEMA)';
+
+/** `GET /api/gold`: the KPIs, 503 when no warehouse is configured, 502 when the warehouse fails. */
+export async function goldAnswer(
+  source: GoldSource | undefined,
+  engine: GoldEngine,
+  now = new Date(),
+): Promise<GoldAnswer> {
+  if (!source) return { status: 503, body: { error: GOLD_NOT_CONFIGURED } };
+  try {
+    return { status: 200, body: { engine, at: now.toISOString(), ...(await goldKpis(source)) } };
+  } catch (error) {
+    if (error instanceof SqlWarehouseError) return { status: 502, body: { error: error.message } };
+    throw error;
+  }
+}
+
+/** The SQL warehouse configured for the workspace at `workspaceUrl`, or undefined without an HTTP path. */
+export function configuredWarehouse(
+  config: AppConfig,
+  workspaceUrl: string,
+  auth: DatabricksAuth,
+): SqlWarehouse | undefined {
+  if (!config.DATABRICKS_SQL_HTTP_PATH) return undefined;
+  return new SqlWarehouse({
+    workspaceUrl,
+    httpPath: config.DATABRICKS_SQL_HTTP_PATH,
+    catalog: config.DATABRICKS_CATALOG,
+    schema: config.DATABRICKS_SCHEMA,
+    auth,
+  });
+}
+
+/** The gold API's answer from the configured SQL warehouse, one session for the read. */
+export async function warehouseGold(
+  config: AppConfig,
+  workspaceUrl: string,
+  auth: DatabricksAuth,
+): Promise<GoldAnswer> {
+  const warehouse = configuredWarehouse(config, workspaceUrl, auth);
+  try {
+    return await goldAnswer(warehouse, 'sql-warehouse');
+  } finally {
+    await warehouse?.close();
+  }
+}
