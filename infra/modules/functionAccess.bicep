@@ -1,0 +1,85 @@
+// Least privilege for the Functions app's identity: read the capture container, write manifests,
+// run the host and the Durable task hub and the ledger on the host account, send to the hub, and
+// (only with the PAT fallback) read the one Key Vault.
+
+param principalId string
+param appId string
+param hostAccountName string
+param captureAccountName string
+param captureContainerName string
+param manifestContainerName string
+param eventHubNamespaceName string
+param eventHubName string
+@description('Key Vault holding the Databricks PAT fallback; empty = Entra ID only, no vault access.')
+param keyVaultName string
+
+import { roles, roleId } from 'roles.bicep'
+
+resource hostAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: hostAccountName
+}
+
+resource captureContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  name: '${captureAccountName}/default/${captureContainerName}'
+}
+
+resource manifestContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  name: '${captureAccountName}/default/${manifestContainerName}'
+}
+
+resource hub 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' existing = {
+  name: '${eventHubNamespaceName}/${eventHubName}'
+}
+
+// The host needs blob owner on its own account (leases, the deployment package, blob receipts).
+resource hostRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for role in [roles.storageBlobDataOwner, roles.storageQueueDataContributor, roles.storageTableDataContributor]: {
+    name: guid(hostAccount.id, appId, role)
+    scope: hostAccount
+    properties: { principalId: principalId, principalType: 'ServicePrincipal', roleDefinitionId: roleId(role) }
+  }
+]
+
+resource captureReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(captureContainer.id, appId, roles.storageBlobDataReader)
+  scope: captureContainer
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: roleId(roles.storageBlobDataReader)
+  }
+}
+
+resource manifestWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(manifestContainer.id, appId, roles.storageBlobDataContributor)
+  scope: manifestContainer
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: roleId(roles.storageBlobDataContributor)
+  }
+}
+
+resource sender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(hub.id, appId, roles.eventHubsDataSender)
+  scope: hub
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: roleId(roles.eventHubsDataSender)
+  }
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = if (!empty(keyVaultName)) {
+  name: empty(keyVaultName) ? 'unused' : keyVaultName
+}
+
+resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(keyVaultName)) {
+  name: guid(vault.id, appId, roles.keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: roleId(roles.keyVaultSecretsUser)
+  }
+}
