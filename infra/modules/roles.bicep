@@ -9,7 +9,6 @@ var roles = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
-  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
 @export()

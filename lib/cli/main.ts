@@ -22,6 +22,8 @@ import {
 } from './pipelineCommands';
 import { SIMULATE_HELP, simulateCommand } from './simulateCommand';
 import { COST_HELP, costCommand } from './costCommand';
+import { POWERBI_HELP, powerBiCommand } from './powerBiCommand';
+import { PACKAGE_HELP, packageCommand } from './packageCommand';
 import { START_HELP, startCommand } from './startCommand';
 
 const COMMANDS = {
@@ -65,6 +67,16 @@ const COMMANDS = {
     help: COST_HELP,
     run: costCommand,
     summary: 'compare the cost and freshness of event-driven runs against a continuous pipeline',
+  },
+  package: {
+    help: PACKAGE_HELP,
+    run: packageCommand,
+    summary: "write the Functions app's deployment zip (dist/app.zip)",
+  },
+  powerbi: {
+    help: POWERBI_HELP,
+    run: powerBiCommand,
+    summary: 'write the Power BI connection file (.pbids) from the deployment outputs',
   },
   'jobs-api': {
     help: JOBS_API_HELP,
