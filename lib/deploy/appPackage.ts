@@ -52,6 +52,7 @@ export function hostPackageJson(root: string): string {
     main: string;
     engines?: Record<string, string>;
     dependencies: Record<string, string>;
+    overrides?: Record<string, string>;
   };
   const functions = path.join(root, 'dist', 'functions');
   const needed = requiredPackages(
@@ -67,8 +68,9 @@ export function hostPackageJson(root: string): string {
   const dependencies = Object.fromEntries(
     Object.entries(pkg.dependencies).filter(([name]) => needed.has(name)),
   );
-  const { name, version, main, engines } = pkg;
-  return `${JSON.stringify({ name, version, main, engines, dependencies }, null, 2)}\n`;
+  // The overrides keep the lock file valid for the remote build's install.
+  const { name, version, main, engines, overrides } = pkg;
+  return `${JSON.stringify({ name, version, main, engines, dependencies, overrides }, null, 2)}\n`;
 }
 
 /**
@@ -89,34 +91,27 @@ export function writeZip(
     const packed = zlib.deflateRawSync(data);
     const nameBytes = Buffer.from(name.split(path.sep).join('/'), 'utf8');
     const crc = zlib.crc32(data);
-    // A fixed time (1980-01-01): the same sources give the same archive.
-    const header = (signature: number, size: number) => {
-      const b = Buffer.alloc(size);
-      b.writeUInt32LE(signature, 0);
+    // The fields the local header (at 4) and the central directory entry (at 6) share. A fixed
+    // time (1980-01-01): the same sources give the same archive.
+    const shared = (b: Buffer, at: number) => {
+      b.writeUInt16LE(20, at); // version needed
+      b.writeUInt16LE(0x0800, at + 2); // UTF-8 names
+      b.writeUInt16LE(8, at + 4); // deflate
+      b.writeUInt16LE(0, at + 6);
+      b.writeUInt16LE(0x21, at + 8);
+      b.writeUInt32LE(crc, at + 10);
+      b.writeUInt32LE(packed.length, at + 14);
+      b.writeUInt32LE(data.length, at + 18);
+      b.writeUInt16LE(nameBytes.length, at + 22);
       return b;
     };
-    const local = header(0x04034b50, 30);
-    local.writeUInt16LE(20, 4); // version needed
-    local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(8, 8); // deflate
-    local.writeUInt16LE(0, 10);
-    local.writeUInt16LE(0x21, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(packed.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
-    locals.push(local, nameBytes, packed);
-    const entry = header(0x02014b50, 46);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    locals.push(shared(local, 4), nameBytes, packed);
+    const entry = Buffer.alloc(46);
+    entry.writeUInt32LE(0x02014b50, 0);
     entry.writeUInt16LE(0x031e, 4); // made by: Unix, spec 3.0
-    entry.writeUInt16LE(20, 6);
-    entry.writeUInt16LE(0x0800, 8);
-    entry.writeUInt16LE(8, 10);
-    entry.writeUInt16LE(0, 12);
-    entry.writeUInt16LE(0x21, 14);
-    entry.writeUInt32LE(crc, 16);
-    entry.writeUInt32LE(packed.length, 20);
-    entry.writeUInt32LE(data.length, 24);
-    entry.writeUInt16LE(nameBytes.length, 28);
+    shared(entry, 6);
     entry.writeUInt32LE((0o100644 << 16) >>> 0, 38); // regular file, rw-r--r--
     entry.writeUInt32LE(offset, 42);
     central.push(entry, nameBytes);
