@@ -322,11 +322,6 @@ print(json.dumps({"names": z.namelist(), "package": json.loads(z.read("package.j
     expect(Object.keys(listed.package.dependencies)).not.toContain('azurite');
     expect(Object.keys(listed.package.dependencies)).not.toContain('@duckdb/node-api');
   });
-
-  it('.funcignore keeps local settings and data out of `func azure functionapp publish`', () => {
-    const ignored = fs.readFileSync(path.join(ROOT, '.funcignore'), 'utf8').split('\n');
-    expect(ignored).toEqual(expect.arrayContaining(['.local/', 'local.settings.json', 'test/']));
-  });
 });
 
 describe('Power BI connection file', () => {
