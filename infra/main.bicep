@@ -53,6 +53,12 @@ param databricksPatSecretName string = 'databricks-pat'
 @description('Create the Event Grid subscription: only after the app is published (it needs the webhook key).')
 param createEventGridSubscription bool = false
 
+@description('Who is emailed when the backlog alerts fire; empty = alerts in Azure Monitor only.')
+param alertEmail string = ''
+@description('How often the backlog timer reports; the silence alert waits three intervals.')
+@allowed([1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60])
+param backlogIntervalMinutes int = 5
+
 param functionMaximumInstances int = 40
 @allowed([512, 2048, 4096])
 param functionInstanceMemoryMB int = 2048
@@ -123,6 +129,7 @@ var appSettings = union(
     DATABRICKS_CATALOG: databricksCatalog
     DATABRICKS_SCHEMA: databricksSchema
     BATCH_WAIT_SECONDS: batchWaitSeconds
+    BACKLOG_INTERVAL_MINUTES: backlogIntervalMinutes
     RETENTION_DAYS: retentionDays
   },
   empty(keyVaultName)
@@ -172,6 +179,18 @@ module eventGrid 'modules/eventGrid.bicep' = {
     functionAppName: functionApp.outputs.name
     captureFunctionName: captureFunctionName
     createSubscription: createEventGridSubscription
+    tags: tags
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    name: '${namePrefix}-${suffix}'
+    insightsId: monitoring.outputs.insightsId
+    alertEmail: alertEmail
+    backlogIntervalMinutes: backlogIntervalMinutes
     tags: tags
   }
 }

@@ -170,6 +170,20 @@ describe('Bicep (static checks: the compiler cannot run here)', () => {
     expect(access.text).toMatch(/scope: hub[\s\S]*?roles\.eventHubsDataSender/);
   });
 
+  it("alerts on the backlog timer's own log line: its alerts, and its silence", () => {
+    const alerts = modules.find((m) => m.file.endsWith('alerts.bicep'))!;
+    const timer = fs.readFileSync(path.join(ROOT, 'functions', 'backlogTimer.ts'), 'utf8');
+    expect(timer).toContain("context.log(JSON.stringify({ event: 'backlog', ...report }))");
+    const line = JSON.stringify({ event: 'backlog', alerts: ['x'] });
+    const prefixes = [...alerts.text.matchAll(/message startswith \\'([^\\]+)\\'/g)].map((m) => m[1]);
+    expect(prefixes).toHaveLength(2);
+    for (const prefix of prefixes) expect(line.startsWith(prefix)).toBe(true);
+    expect(fs.readFileSync(path.join(ROOT, 'lib', 'operate', 'backlog.ts'), 'utf8')).toMatch(
+      /^\s+alerts: string\[\];/m,
+    );
+    expect(defaultOf(main, 'backlogIntervalMinutes')).toBe(SETTINGS.BACKLOG_INTERVAL_MINUTES.default);
+  });
+
   it('keeps raw Capture files for the retention period with a lifecycle rule', () => {
     const storage = modules.find((m) => m.file.endsWith('storage.bicep'))!;
     expect(storage.text).toMatch(/daysAfterCreationGreaterThan: retentionDays/);
