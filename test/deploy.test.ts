@@ -9,7 +9,8 @@ import { hostPackageJson, packageFiles, writeZip } from '../lib/deploy/appPackag
 import { DeploymentOutputError, powerBiConnection } from '../lib/deploy/powerBiConnection';
 import { lakehouseJobDefinition } from '../lib/lakehouse/lakehouseJob';
 import { LocalLakehouse } from '../lib/lakehouse/localLakehouse';
-import { projectRoot, splitSqlStatements } from '../lib/lakehouse/sqlText';
+import { projectRoot, readSqlFile, splitSqlStatements } from '../lib/lakehouse/sqlText';
+import { SparkSQL } from 'dt-sql-parser';
 import { BicepFile } from './bicepText';
 import { CaptureFolder, change, line } from './lakehouseFixtures';
 
@@ -228,27 +229,107 @@ describe('Databricks bundle and the app agree', () => {
       ).toBe('dev');
       expect(pipeline).toMatchObject({ continuous: true, serverless: true, catalog: '${var.catalog}' });
       expect(pipeline.schema).not.toBe('${var.schema}');
-      expect(pipeline.configuration).toEqual({ capture_path: '${var.capture_path}' });
+      expect(pipeline.configuration).toEqual({
+        capture_path: '${var.capture_path}',
+        sql_root: '${workspace.file_path}/sql',
+      });
       for (const library of pipeline.libraries)
         expect(fs.existsSync(path.join(INFRA, 'databricks', library.file.path))).toBe(true);
     });
 
-    it('reads Capture with Auto Loader, checks the rules as expectations with the same names, quarantines the rest', () => {
+    it('reads Capture with Auto Loader and applies changes with AUTO CDC keyed and sequenced like the job', () => {
       const text = statements().join('\n');
       expect(text).toMatch(/FROM STREAM read_files\('\$\{capture_path\}', format => 'avro'\)/);
-      const expectations = [
-        ...text.matchAll(/CONSTRAINT (\w+) EXPECT \(rule IS DISTINCT FROM '(\w+)'\) ON VIOLATION DROP ROW/g),
-      ];
-      expect(expectations.map((m) => m[1])).toEqual([...DQ_RULES]);
-      expect(expectations.map((m) => m[2])).toEqual([...DQ_RULES]);
-      const ruleCase = /CASE\s+WHEN NOT c\.is_object THEN 'json'([\s\S]*?)END AS rule/.exec(text)![0];
-      expect([...ruleCase.matchAll(/THEN '(\w+)'/g)].map((m) => m[1])).toEqual([...DQ_RULES]);
       expect(text).toMatch(
-        /CREATE OR REFRESH STREAMING TABLE quarantine_order_events[\s\S]*WHERE rule IS NOT NULL/,
+        /AUTO CDC INTO silver_order_lines[\s\S]*FROM STREAM\(order_events_valid\)[\s\S]*KEYS \(transaction_no, product_no\)[\s\S]*APPLY AS DELETE WHEN deleted[\s\S]*SEQUENCE BY _rank[\s\S]*STORED AS SCD TYPE 1/,
       );
-      expect(text).toMatch(
-        /AUTO CDC INTO silver_order_lines[\s\S]*KEYS \(transaction_no, product_no\)[\s\S]*APPLY AS DELETE WHEN deleted[\s\S]*SEQUENCE BY _rank[\s\S]*STORED AS SCD TYPE 1/,
+    });
+
+    it('takes the parse and the rules from the shared SQL, as expectations named like the rules, quarantining the rest', () => {
+      const script = `import json, runpy, sys, types
+sql_root, source = sys.argv[1], sys.argv[2]
+class Conf:
+    def get(self, key):
+        assert key == "sql_root", key
+        return sql_root
+class Spark:
+    conf = Conf()
+    def sql(self, text):
+        return text
+class Builder:
+    def getOrCreate(self):
+        return Spark()
+pyspark, pyspark_sql = types.ModuleType("pyspark"), types.ModuleType("pyspark.sql")
+pyspark_sql.SparkSession = type("SparkSession", (), {"builder": Builder()})
+sys.modules.update({"pyspark": pyspark, "pyspark.sql": pyspark_sql})
+datasets = []
+def dataset(kind):
+    def named(name, comment=None):
+        def register(fn):
+            datasets.append({"kind": kind, "name": name, "expect": getattr(fn, "expect", None), "sql": fn()})
+            return fn
+        return register
+    return named
+def expect_all_or_drop(rules):
+    def mark(fn):
+        fn.expect = rules
+        return fn
+    return mark
+dlt = types.ModuleType("dlt")
+dlt.view, dlt.table, dlt.expect_all_or_drop = dataset("view"), dataset("table"), expect_all_or_drop
+sys.modules["dlt"] = dlt
+runpy.run_path(source)
+print(json.dumps(datasets))`;
+      const source = pipeline.libraries.map((l) => l.file.path).find((p) => p.endsWith('.py'))!;
+      const datasets = JSON.parse(
+        execFileSync(
+          'python3',
+          ['-B', '-c', script, path.join(INFRA, 'databricks', 'sql'), path.join(INFRA, 'databricks', source)],
+          { encoding: 'utf8' },
+        ),
+      ) as { kind: string; name: string; expect: Record<string, string> | null; sql: string }[];
+      expect(datasets.map((d) => [d.kind, d.name])).toEqual([
+        ['view', 'batch_rows'],
+        ['view', 'batch_events'],
+        ['view', 'batch_checked'],
+        ['table', 'order_events_valid'],
+        ['table', 'quarantine_order_events'],
+      ]);
+      const sql = Object.fromEntries(datasets.map((d) => [d.name, d.sql]));
+      const shared = (file: string, view: string) =>
+        readSqlFile(file)
+          .map((s) => s.text.replace(/^\s*(--.*\n\s*)*/, ''))
+          .find((t) => t.startsWith(`CREATE OR REPLACE TEMPORARY VIEW ${view} AS`))!
+          .replace(`CREATE OR REPLACE TEMPORARY VIEW ${view} AS`, '')
+          .trim();
+      // The rules are the job's, word for word; only their input is the pipeline's stream.
+      expect(sql.batch_checked).toBe(
+        shared('databricks/sql/silver.sql', 'batch_checked').replace(
+          'FROM batch_events e',
+          'FROM STREAM(batch_events) e',
+        ),
       );
+      // The parse is the job's with its two temporary functions inlined: the same columns, no markers.
+      const aliases = (text: string) => [...text.matchAll(/ AS (\w+),?\n/g)].map((m) => m[1]);
+      const parse = shared('databricks/sql/databricks/parse.sql', 'batch_events');
+      expect(aliases(sql.batch_events)).toEqual(aliases(parse));
+      expect(sql.batch_events).not.toMatch(/json_kind|json_text|:batch_id/);
+      expect(sql.batch_events).toMatch(/FROM STREAM\(batch_rows\)$/);
+      expect(sql.batch_rows).toMatch(/FROM STREAM\(bronze_order_events\)/);
+      const valid = datasets.find((d) => d.name === 'order_events_valid')!;
+      expect(Object.entries(valid.expect!)).toEqual(
+        DQ_RULES.map((rule) => [rule, `rule IS DISTINCT FROM '${rule}'`]),
+      );
+      expect(sql.quarantine_order_events).toMatch(/FROM STREAM\(batch_checked\)\s+WHERE rule IS NOT NULL/);
+      const spark = new SparkSQL();
+      for (const name of ['batch_events', 'batch_checked'])
+        expect({
+          name,
+          errors: spark.validate(sql[name].replace(/STREAM\((\w+)\)/g, '$1')).map((e) => e.message),
+        }).toEqual({
+          name,
+          errors: [],
+        });
     });
 
     it('computes gold as materialized views with the same columns and figures as the job’s incremental gold', async () => {
