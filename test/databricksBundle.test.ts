@@ -73,6 +73,26 @@ describe('Databricks bundle', () => {
     }
   });
 
+  it('keeps parameter markers out of views and functions (Databricks Runtime 17.3 and earlier reject them)', () => {
+    const files = Object.values(jobs).flatMap((job) =>
+      job.tasks.flatMap((task) =>
+        sqlFilesOf(task).map((sql) =>
+          path.resolve(path.dirname(path.join(BUNDLE, task.spark_python_task.python_file)), sql),
+        ),
+      ),
+    );
+    for (const file of new Set(files)) {
+      for (const statement of splitSqlStatements(fs.readFileSync(file, 'utf8'))) {
+        const ddl = /^\s*(--.*\n\s*)*CREATE (OR REPLACE )?(TEMPORARY )?(VIEW|FUNCTION)\b/i.test(
+          statement.text,
+        );
+        if (ddl) expect({ file, parameters: statement.parameters }).toEqual({ file, parameters: [] });
+      }
+    }
+    // parse.sql reads batch_rows, which the runner registers with the batch id bound.
+    expect(jobs.orders_lakehouse.tasks[1].spark_python_task.parameters).toContain('--batch-rows');
+  });
+
   it('passes job parameters to the tasks by reference, never a file list', () => {
     for (const task of jobs.orders_lakehouse.tasks) {
       expect(task.spark_python_task.parameters).toContain('--batch-id={{job.parameters.batch_id}}');

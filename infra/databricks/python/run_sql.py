@@ -5,7 +5,7 @@ split on top-level `;` by a tokenizer, so a `;` inside a string or a comment sta
 statement runs with spark.sql(text, args=...) and only the markers it uses: parameters are bound,
 never concatenated.
 
-  run_sql.py --catalog C --schema S [--batch-id B] [--create-schema] FILE...
+  run_sql.py --catalog C --schema S [--batch-id B [--batch-rows]] [--create-schema] FILE...
 """
 
 import argparse
@@ -84,11 +84,31 @@ def split_statements(sql):
     return statements
 
 
+def register_batch_rows(spark, batch_id):
+    """Registers the temporary view batch_rows that sql/databricks/parse.sql reads: the batch's bronze
+    rows, each body parsed once. Built with the DataFrame API so the batch id stays a bound value:
+    Databricks Runtime 17.3 and earlier reject parameter markers inside a view."""
+    from pyspark.sql import functions as F
+
+    files = spark.table("batch_files").where(F.col("batch_id") == F.lit(batch_id)).select("file_path").distinct()
+    rows = spark.table("bronze_order_events").join(files, "file_path").select(
+        F.lit(batch_id).alias("batch_id"),
+        "file_path",
+        "partition_id",
+        "sequence_number",
+        "raw_body",
+        "raw_body_encoding",
+        F.expr("CASE WHEN raw_body_encoding = 'utf8' THEN try_parse_json(raw_body) END").alias("v"),
+    )
+    rows.createOrReplaceTempView("batch_rows")
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", required=True)
     parser.add_argument("--schema", required=True)
     parser.add_argument("--batch-id")
+    parser.add_argument("--batch-rows", action="store_true", help="register the batch's rows as batch_rows")
     parser.add_argument("--create-schema", action="store_true")
     parser.add_argument("files", nargs="+")
     args = parser.parse_args(argv)
@@ -100,6 +120,11 @@ def main(argv):
     if args.create_schema:
         spark.sql("CREATE SCHEMA IF NOT EXISTS IDENTIFIER(:schema)", args={"schema": args.schema})
     spark.catalog.setCurrentDatabase(args.schema)
+
+    if args.batch_rows:
+        if args.batch_id is None:
+            raise SystemExit("--batch-rows needs --batch-id")
+        register_batch_rows(spark, args.batch_id)
 
     values = {"batch_id": args.batch_id}
     here = os.path.dirname(os.path.abspath(sys.argv[0]))

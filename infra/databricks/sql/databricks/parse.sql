@@ -17,21 +17,9 @@ CREATE OR REPLACE TEMPORARY FUNCTION json_kind(v VARIANT) RETURNS STRING RETURN
 CREATE OR REPLACE TEMPORARY FUNCTION json_text(v VARIANT) RETURNS STRING RETURN
   CASE WHEN schema_of_variant(v) = 'STRING' THEN variant_get(v, '$', 'string') ELSE to_json(v) END;
 
--- The batch's bronze rows, each body parsed once. The continuous pipeline defines its own batch_rows
--- over its bronze stream and reuses the batch_events view below (infra/databricks/pipeline/).
-CREATE OR REPLACE TEMPORARY VIEW batch_rows AS
-SELECT
-  :batch_id AS batch_id,
-  b.file_path,
-  b.partition_id,
-  b.sequence_number,
-  b.raw_body,
-  b.raw_body_encoding,
-  CASE WHEN b.raw_body_encoding = 'utf8' THEN try_parse_json(b.raw_body) END AS v
-FROM bronze_order_events b
-JOIN batch_files f ON f.file_path = b.file_path
-WHERE f.batch_id = :batch_id;
-
+-- Reads batch_rows: the batch's bronze rows with each body parsed once into `v`, registered by the
+-- job's runner (run_sql.py --batch-rows, with the DataFrame API: Databricks Runtime 17.3 and earlier
+-- reject parameter markers inside a view) or by the continuous pipeline over its stream.
 CREATE OR REPLACE TEMPORARY VIEW batch_events AS
 SELECT
   batch_id,
