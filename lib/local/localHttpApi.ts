@@ -16,8 +16,8 @@ export interface LocalHttpApiOptions {
 
 /**
  * The Functions app's HTTP endpoints for the local stack, at the paths the host serves them
- * (`/api/orders`, `/api/status`, `/api/gold`, `/api/dashboard`). Locally there are no function keys: it listens
- * on 127.0.0.1 only.
+ * (`/api/orders`, `/api/status`, `/api/gold`, `/api/dashboard`). Locally there are no function
+ * keys: it listens on 127.0.0.1 only.
  */
 export class LocalHttpApi {
   private constructor(private readonly server: http.Server) {}
