@@ -305,6 +305,15 @@ export const SETTINGS = {
     1,
     365,
   ),
+  GOLD_CACHE_SECONDS: integer(
+    {
+      description:
+        'The gold API answers from the SQL warehouse are reused this long, so several viewers wake it once (0 = never reuse).',
+      default: '300',
+    },
+    0,
+    86_400,
+  ),
   PUBLISH_MAX_BODY_BYTES: integer(
     { description: 'Largest request the publish API takes (413 past it).', default: String(1024 * 1024) },
     1024,

@@ -3,7 +3,7 @@ import { DATABRICKS_SCOPE } from '../lib/databricks/jobsClient';
 import { SqlWarehouse, SqlWarehouseError } from '../lib/databricks/sqlWarehouse';
 import { GoldQuery, goldKpis, goldQuery, goldSummary } from '../lib/lakehouse/goldSummary';
 import { LocalLakehouse } from '../lib/lakehouse/localLakehouse';
-import { goldAnswer } from '../lib/operate/goldReport';
+import { GoldAnswer, GoldCache, goldAnswer } from '../lib/operate/goldReport';
 import { FakeSqlWarehouse, startFakeSqlWarehouse } from './fakeSqlWarehouse';
 import { CaptureFolder, change, line } from './lakehouseFixtures';
 
@@ -134,5 +134,45 @@ describe('gold KPIs on the Databricks SQL warehouse (@databricks/sql against a T
     const untrusted = warehouse({ caCert: undefined });
     await expect(untrusted.query('SELECT 1')).rejects.toThrow(/connect failed: .*certificate/i);
     await untrusted.close();
+  });
+});
+
+describe('gold answer cache', () => {
+  const ok = (n: number): GoldAnswer => ({
+    status: 200,
+    body: {
+      engine: 'sql-warehouse',
+      at: String(n),
+      totals: {
+        days: 0,
+        countries: 0,
+        orders: n,
+        revenue: '0.00',
+        cancelledRevenue: '0.00',
+        customers: 0,
+        lastChange: null,
+      },
+      byDay: [],
+      byCountry: [],
+      topProducts: [],
+    },
+  });
+
+  it('reuses a successful answer for its age, shares a read in flight, keeps no failure, reads afresh on request', async () => {
+    let reads = 0;
+    const cache = new GoldCache(300_000);
+    const read = async () => ok(++reads);
+    const [a, b] = await Promise.all([cache.get(read, { now: 0 }), cache.get(read, { now: 0 })]);
+    expect([a, b, reads]).toEqual([ok(1), ok(1), 1]);
+    expect(await cache.get(read, { now: 299_999 })).toEqual(ok(1));
+    expect(await cache.get(read, { now: 300_000 })).toEqual(ok(2));
+    expect(await cache.get(read, { now: 300_001, fresh: true })).toEqual(ok(3));
+    const failed: GoldAnswer = { status: 502, body: { error: 'down' } };
+    const failing = new GoldCache(300_000);
+    expect(await failing.get(async () => failed, { now: 0 })).toEqual(failed);
+    expect(await failing.get(read, { now: 1 })).toEqual(ok(4));
+    const never = new GoldCache(0);
+    await never.get(read, { now: 0 });
+    expect(await never.get(read, { now: 0 })).toEqual(ok(6));
   });
 });

@@ -61,7 +61,7 @@ describe('the local stack’s HTTP endpoints (orders-pipeline pipeline)', () => 
       expect(dashboard.headers.get('content-type')).toMatch(/text\/html/);
       const page = await dashboard.text();
       expect(page).toContain("fetch('/api/status' + location.search)");
-      expect(page).toContain("fetch('/api/gold' + location.search)");
+      expect(page).toContain("fetch('/api/gold?' + query)");
       expect((await fetch(`${base}/api/nope`)).status).toBe(404);
       expect((await fetch(started.status, { method: 'POST' })).status).toBe(405);
       const big = await fetch(started.publish, { method: 'POST', body: 'x'.repeat(1024 * 1024 + 1) });

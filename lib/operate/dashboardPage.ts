@@ -65,11 +65,13 @@ function bars(id, items, options = {}) {
 }
 const kpi = (label, value) => '<div class="kpi"><b>' + esc(value) + '</b>' + esc(label) + '</div>';
 let gold = null;
-async function loadGold() {
+async function loadGold(fresh) {
   const note = document.getElementById('goldNote');
   let answer;
   try {
-    const response = await fetch('/api/gold' + location.search);
+    const query = new URLSearchParams(location.search);
+    if (fresh === true) query.set('fresh', '1');
+    const response = await fetch('/api/gold?' + query);
     answer = await response.json();
     if (!response.ok) throw new Error(answer.error || response.status);
   } catch (error) {
@@ -129,7 +131,7 @@ async function refresh() {
   document.getElementById('dead').innerHTML = '<tr><th>file</th><th>error</th></tr>' +
     (b ? b.deadLettered.newest : []).map((d) => '<tr><td>' + esc(d.path) + '</td><td>' + esc(d.error) + '</td></tr>').join('');
 }
-document.getElementById('goldRefresh').addEventListener('click', loadGold);
+document.getElementById('goldRefresh').addEventListener('click', () => loadGold(true));
 refresh();
 loadGold();
 setInterval(() => {

@@ -57,3 +57,27 @@ export async function warehouseGold(
     await warehouse?.close();
   }
 }
+
+/**
+ * Reuses a successful gold answer for `maxAgeMs`, so several people opening the dashboard wake the
+ * warehouse once; failures are not kept. `fresh` (the dashboard's refresh button) reads again.
+ */
+export class GoldCache {
+  private kept?: { answer: GoldAnswer; at: number };
+  private reading?: Promise<GoldAnswer>;
+
+  constructor(private readonly maxAgeMs: number) {}
+
+  async get(
+    read: () => Promise<GoldAnswer>,
+    options: { fresh?: boolean; now?: number } = {},
+  ): Promise<GoldAnswer> {
+    const now = options.now ?? Date.now();
+    if (!options.fresh && this.kept && now - this.kept.at < this.maxAgeMs) return this.kept.answer;
+    // Viewers arriving during a read share it rather than open sessions of their own.
+    this.reading ??= read().finally(() => (this.reading = undefined));
+    const answer = await this.reading;
+    if (answer.status === 200 && this.maxAgeMs > 0) this.kept = { answer, at: now };
+    return answer;
+  }
+}

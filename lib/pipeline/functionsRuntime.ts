@@ -1,6 +1,6 @@
 import { AppConfig, ConfigError, loadConfig } from '../config';
 import type { BacklogReport } from '../operate/backlog';
-import type { GoldAnswer } from '../operate/goldReport';
+import type { GoldAnswer, GoldCache } from '../operate/goldReport';
 import type { PipelineStatus } from '../operate/status';
 import type { OrderEventSink } from '../publish/orderPublisher';
 import { TriggerOutcome, recordCaptureFile } from './captureTrigger';
@@ -131,13 +131,16 @@ export async function functionsStatus(): Promise<PipelineStatus> {
   return collectStatus(await functionsPorts(), null);
 }
 
-/** `GET /api/gold` in Azure: the KPIs from the SQL warehouse, one session per request. */
-export async function functionsGold(): Promise<GoldAnswer> {
+let goldCache: GoldCache | undefined;
+
+/** `GET /api/gold` in Azure: the KPIs from the SQL warehouse (one session per read, cached). */
+export async function functionsGold(options: { fresh?: boolean } = {}): Promise<GoldAnswer> {
   const settings = functionsConfig();
   const host = settings.DATABRICKS_HOST as { kind: 'url'; url: string };
-  const [{ warehouseGold }, { databricksAuth }] = await Promise.all([
+  const [{ GoldCache, warehouseGold }, { databricksAuth }] = await Promise.all([
     import('../operate/goldReport'),
     import('./pipelineConfig'),
   ]);
-  return warehouseGold(settings, host.url, databricksAuth(settings));
+  goldCache ??= new GoldCache(settings.GOLD_CACHE_SECONDS * 1000);
+  return goldCache.get(() => warehouseGold(settings, host.url, databricksAuth(settings)), options);
 }
