@@ -1,3 +1,4 @@
+import { smokeTest } from '../lib/operate/smokeTest';
 import { useAzurite } from './azurite';
 import { PipelineProcess, cdcChange, eventually, pipelineConfig, pipelineEnv } from './pipelineFixtures';
 
@@ -66,6 +67,53 @@ describe('the local stack’s HTTP endpoints (orders-pipeline pipeline)', () => 
       expect((await fetch(started.status, { method: 'POST' })).status).toBe(405);
       const big = await fetch(started.publish, { method: 'POST', body: 'x'.repeat(1024 * 1024 + 1) });
       expect(big.status).toBe(413);
+    } finally {
+      expect(await pipeline.stop()).toBe(0);
+    }
+  });
+
+  it('passes the smoke test through the same API, leaving gold as it was, and names the step that fails', async () => {
+    const config = pipelineConfig(azurite().connectionString);
+    const pipeline = new PipelineProcess(
+      pipelineEnv(azurite().connectionString, config, {
+        CAPTURE_WINDOW_SECONDS: '1',
+        BATCH_WAIT_SECONDS: '1',
+      }),
+    );
+    try {
+      const base = new URL((await pipeline.started()).status).origin;
+      expect(
+        (await fetch(`${base}/api/orders`, { method: 'POST', body: JSON.stringify(cdcChange(1, 'A')) }))
+          .status,
+      ).toBe(200);
+      const goldOrders = () =>
+        fetch(`${base}/api/gold`)
+          .then((r) => r.json() as Promise<{ totals?: { orders: number } }>)
+          .then((g) => g.totals?.orders);
+      await eventually('the first order in gold', async () => (await goldOrders()) === 1);
+      const progress: string[] = [];
+      const result = await smokeTest({
+        baseUrl: base,
+        lines: 2,
+        pollMs: 200,
+        timeoutMs: 50_000,
+        progress: (m) => progress.push(m),
+      });
+      expect(result).toMatchObject({
+        published: 4,
+        gold: { engine: 'duckdb', orders: 1, lastChange: expect.any(String) },
+      });
+      expect(result.records.after - result.records.before).toBeGreaterThanOrEqual(4);
+      expect(result.seconds.processed).toBeGreaterThanOrEqual(result.seconds.recorded);
+      expect(progress).toHaveLength(3);
+      // Each create and its delete left gold as it was.
+      expect(await goldOrders()).toBe(1);
+      await expect(smokeTest({ baseUrl: 'http://127.0.0.1:1', timeoutMs: 1000 })).rejects.toThrow(
+        /^smoke test, status: GET http:\/\/127\.0\.0\.1:1\/api\/status: /,
+      );
+      await expect(smokeTest({ baseUrl: base, timeoutMs: 1, pollMs: 10 })).rejects.toThrow(
+        /^smoke test, processing: the ledger did not record 6 more records within 0.001 s/,
+      );
     } finally {
       expect(await pipeline.stop()).toBe(0);
     }

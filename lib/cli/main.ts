@@ -24,6 +24,7 @@ import { SIMULATE_HELP, simulateCommand } from './simulateCommand';
 import { COST_HELP, costCommand } from './costCommand';
 import { POWERBI_HELP, powerBiCommand } from './powerBiCommand';
 import { PACKAGE_HELP, packageCommand } from './packageCommand';
+import { SMOKE_HELP, smokeCommand } from './smokeCommand';
 import { START_HELP, startCommand } from './startCommand';
 
 const COMMANDS = {
@@ -72,6 +73,11 @@ const COMMANDS = {
     help: PACKAGE_HELP,
     run: packageCommand,
     summary: "write the Functions app's deployment zip (dist/app.zip)",
+  },
+  smoke: {
+    help: SMOKE_HELP,
+    run: smokeCommand,
+    summary: 'check a deployment end to end through its API (publish, process, read gold)',
   },
   powerbi: {
     help: POWERBI_HELP,
