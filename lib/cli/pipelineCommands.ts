@@ -26,8 +26,9 @@ file in the ledger; the orchestration (the same decisions as the Durable one) ba
 calls run-now on DATABRICKS_HOST — with DATABRICKS_HOST=embedded (the local default), on a local
 Jobs API running the job on LOCAL_DATA_DIR/lakehouse.duckdb. It resumes from the ledger after a
 restart. It serves the Functions app's HTTP endpoints on http://127.0.0.1:PORT: POST /api/orders
-(publishes into the local Event Hubs + Capture emulator), GET /api/status, GET /api/dashboard. The
-backlog timer runs every BACKLOG_INTERVAL_MINUTES. Logs are JSON lines on stderr.
+(publishes into the local Event Hubs + Capture emulator), GET /api/status, GET /api/gold,
+GET /api/dashboard. The backlog timer runs every BACKLOG_INTERVAL_MINUTES. Logs are JSON lines on
+stderr.
 
   --port N              port of the HTTP endpoints (default 7071, as \`func start\` does)
 
@@ -73,6 +74,7 @@ export async function pipelineCommand(args: string[], config: AppConfig, signal:
     jobsApi: pipeline.jobsApiUrl ?? (config.DATABRICKS_HOST as { url: string }).url,
     publish: `${http.url}/api/orders`,
     status: `${http.url}/api/status`,
+    gold: `${http.url}/api/gold`,
     dashboard: `${http.url}/api/dashboard`,
   });
   try {

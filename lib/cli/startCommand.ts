@@ -15,9 +15,10 @@ Runs the whole local loop on the embedded defaults: Azurite (data under LOCAL_DA
 ports 10000-10002 like UseDevelopmentStorage=true), the local Event Hubs + Capture emulator, the
 event-driven pipeline (watcher, capture trigger, ledger, orchestration, local Jobs API on
 LOCAL_DATA_DIR/lakehouse.duckdb, backlog timer) and the HTTP endpoints on http://127.0.0.1:PORT
-(POST /api/orders, GET /api/status, GET /api/dashboard). It replays orders at a steady rate (default
---events 20000 --rate 500) and keeps running until Ctrl+C, which flushes what was published and
-waits until every file is processed, then prints the runs and gold. A second start resumes.
+(POST /api/orders, GET /api/status, GET /api/gold, GET /api/dashboard). It replays orders at a
+steady rate (default --events 20000 --rate 500) and keeps running until Ctrl+C, which flushes what
+was published and waits until every file is processed, then prints the runs and gold. A second
+start resumes.
 
   --once     replay as fast as possible, process, print and stop (no waiting for Ctrl+C)
   --port N   port of the HTTP endpoints (default 7071)
@@ -56,6 +57,7 @@ export async function startCommand(args: string[], config: AppConfig, signal: Ab
     try {
       process.stderr.write(
         `start: dashboard ${stack.http.url}/api/dashboard · status ${stack.http.url}/api/status · ` +
+          `gold ${stack.http.url}/api/gold · ` +
           `publish POST ${stack.http.url}/api/orders · log ${logPath}\n`,
       );
       await simulateCommand(simulateArgs, local, signal, {
