@@ -4,6 +4,9 @@ import { validateCdcBody } from '../lib/cdc/validate';
 import { LocalLakehouse } from '../lib/lakehouse/localLakehouse';
 import { Body, CaptureFolder, change, line } from './lakehouseFixtures';
 
+// Many DuckDB batches per property: on a loaded 2-core CI machine they can outlast jest's 60 s default.
+const HEAVY_PROPERTY_TIMEOUT_MS = 180_000;
+
 /** JSON text of a value, or undefined to leave the member out. */
 type Member = string | undefined;
 
@@ -144,82 +147,86 @@ const body: fc.Arbitrary<Body> = fc.oneof(
 );
 
 describe('the TypeScript validator and the shared SQL agree', () => {
-  it('on every body: the same rule, and the same values for the records that pass', async () => {
-    const lakehouse = await LocalLakehouse.open(':memory:');
-    const folder = new CaptureFolder();
-    const seen = new Map<string, number>();
-    try {
-      await fc.assert(
-        fc.asyncProperty(fc.array(body, { minLength: 100, maxLength: 400 }), async (bodies) => {
-          await lakehouse.ingest([await folder.write(bodies)]);
-          const rows = await lakehouse.rows(
-            `SELECT sequence_number, rule, lsn, price, quantity, order_date, customer_no, country, product_name,
+  it(
+    'on every body: the same rule, and the same values for the records that pass',
+    async () => {
+      const lakehouse = await LocalLakehouse.open(':memory:');
+      const folder = new CaptureFolder();
+      const seen = new Map<string, number>();
+      try {
+        await fc.assert(
+          fc.asyncProperty(fc.array(body, { minLength: 100, maxLength: 400 }), async (bodies) => {
+            await lakehouse.ingest([await folder.write(bodies)]);
+            const rows = await lakehouse.rows(
+              `SELECT sequence_number, rule, lsn, price, quantity, order_date, customer_no, country, product_name,
                     transaction_no, product_no, is_cancellation
              FROM batch_checked ORDER BY sequence_number`,
-          );
-          const expected = bodies.map((b, i) => {
-            const result = validateCdcBody(
-              b === null
-                ? null
-                : Buffer.isBuffer(b)
-                  ? b
-                  : Buffer.from(typeof b === 'string' ? b : JSON.stringify(b)),
             );
-            if (!result.ok) return { i, rule: result.rule };
-            const c = result.change;
-            return {
-              i,
-              rule: null,
-              lsn: String(c.lsn),
-              transaction_no: c.transactionNo,
-              product_no: c.productNo,
-              price: c.priceCents === null ? null : formatCents(c.priceCents),
-              quantity: c.quantity,
-              order_date: c.orderDate,
-              customer_no: c.customerNo,
-              country: c.country,
-              product_name: c.productName,
-              is_cancellation: c.deleted ? null : c.isCancellation,
-            };
-          });
-          const actual = rows.map((r, i) =>
-            r.rule !== null
-              ? { i, rule: r.rule }
-              : {
-                  i,
-                  rule: null,
-                  lsn: r.lsn,
-                  transaction_no: r.transaction_no,
-                  product_no: r.product_no,
-                  price: r.price,
-                  quantity: r.quantity,
-                  order_date: r.order_date,
-                  customer_no: r.customer_no,
-                  country: r.country,
-                  product_name: r.product_name,
-                  is_cancellation: r.is_cancellation,
-                },
-          );
-          expect(actual).toEqual(expected);
-          for (const e of expected) seen.set(String(e.rule), (seen.get(String(e.rule)) ?? 0) + 1);
-        }),
-        { numRuns: 12 },
-      );
-      // The bodies reach every outcome, so agreement is tested on each rule and on passing records.
-      expect([...seen.keys()].sort()).toEqual([
-        'date',
-        'json',
-        'key',
-        'lsn',
-        'null',
-        'op',
-        'price',
-        'quantity',
-      ]);
-    } finally {
-      await lakehouse.close();
-    }
-  });
+            const expected = bodies.map((b, i) => {
+              const result = validateCdcBody(
+                b === null
+                  ? null
+                  : Buffer.isBuffer(b)
+                    ? b
+                    : Buffer.from(typeof b === 'string' ? b : JSON.stringify(b)),
+              );
+              if (!result.ok) return { i, rule: result.rule };
+              const c = result.change;
+              return {
+                i,
+                rule: null,
+                lsn: String(c.lsn),
+                transaction_no: c.transactionNo,
+                product_no: c.productNo,
+                price: c.priceCents === null ? null : formatCents(c.priceCents),
+                quantity: c.quantity,
+                order_date: c.orderDate,
+                customer_no: c.customerNo,
+                country: c.country,
+                product_name: c.productName,
+                is_cancellation: c.deleted ? null : c.isCancellation,
+              };
+            });
+            const actual = rows.map((r, i) =>
+              r.rule !== null
+                ? { i, rule: r.rule }
+                : {
+                    i,
+                    rule: null,
+                    lsn: r.lsn,
+                    transaction_no: r.transaction_no,
+                    product_no: r.product_no,
+                    price: r.price,
+                    quantity: r.quantity,
+                    order_date: r.order_date,
+                    customer_no: r.customer_no,
+                    country: r.country,
+                    product_name: r.product_name,
+                    is_cancellation: r.is_cancellation,
+                  },
+            );
+            expect(actual).toEqual(expected);
+            for (const e of expected) seen.set(String(e.rule), (seen.get(String(e.rule)) ?? 0) + 1);
+          }),
+          { numRuns: 12 },
+        );
+        // The bodies reach every outcome, so agreement is tested on each rule and on passing records.
+        expect([...seen.keys()].sort()).toEqual([
+          'date',
+          'json',
+          'key',
+          'lsn',
+          'null',
+          'op',
+          'price',
+          'quantity',
+        ]);
+      } finally {
+        await lakehouse.close();
+      }
+    },
+    HEAVY_PROPERTY_TIMEOUT_MS,
+  );
 });
 
 interface Line {
@@ -352,30 +359,34 @@ const batchesOfFiles = fc.array(orderChange, { minLength: 1, maxLength: 40 }).ma
 });
 
 describe('incremental gold', () => {
-  it('after many batches equals gold recomputed from scratch', async () => {
-    await fc.assert(
-      fc.asyncProperty(batchesOfFiles, async (batches) => {
-        const lakehouse = await LocalLakehouse.open(':memory:');
-        const folder = new CaptureFolder();
-        try {
-          for (const files of batches) {
-            await lakehouse.ingest(
-              await Promise.all(files.map((events, i) => folder.write(events, String(i)))),
+  it(
+    'after many batches equals gold recomputed from scratch',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(batchesOfFiles, async (batches) => {
+          const lakehouse = await LocalLakehouse.open(':memory:');
+          const folder = new CaptureFolder();
+          try {
+            for (const files of batches) {
+              await lakehouse.ingest(
+                await Promise.all(files.map((events, i) => folder.write(events, String(i)))),
+              );
+            }
+            const expected = referenceGold(batches.flat(2));
+            expect(
+              await lakehouse.rows('SELECT * FROM gold_daily_sales ORDER BY order_date, country'),
+            ).toEqual(expected.daily);
+            expect(await lakehouse.rows('SELECT * FROM gold_customer_sales ORDER BY customer_no')).toEqual(
+              expected.customers,
             );
+            expect(await lakehouse.rows('SELECT count(*) AS n FROM gold_dirty_groups')).toEqual([{ n: '0' }]);
+          } finally {
+            await lakehouse.close();
           }
-          const expected = referenceGold(batches.flat(2));
-          expect(await lakehouse.rows('SELECT * FROM gold_daily_sales ORDER BY order_date, country')).toEqual(
-            expected.daily,
-          );
-          expect(await lakehouse.rows('SELECT * FROM gold_customer_sales ORDER BY customer_no')).toEqual(
-            expected.customers,
-          );
-          expect(await lakehouse.rows('SELECT count(*) AS n FROM gold_dirty_groups')).toEqual([{ n: '0' }]);
-        } finally {
-          await lakehouse.close();
-        }
-      }),
-      { numRuns: 25 },
-    );
-  });
+        }),
+        { numRuns: 25 },
+      );
+    },
+    HEAVY_PROPERTY_TIMEOUT_MS,
+  );
 });
