@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { useAzurite } from './azurite';
-import { PipelineProcess, cdcChange, eventually, pipelineConfig, pipelineEnv } from './pipelineFixtures';
+import { PipelineProcess, cdcChange, eventually } from './pipelineFixtures';
 
 jest.setTimeout(180_000);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -20,14 +20,7 @@ describe('dashboard in headless Chromium', () => {
   const azurite = useAzurite();
 
   browserTest('draws non-empty charts after a short local run', async () => {
-    const config = pipelineConfig(azurite().connectionString);
-    const pipeline = new PipelineProcess(
-      pipelineEnv(azurite().connectionString, config, {
-        CAPTURE_WINDOW_SECONDS: '1',
-        BATCH_WAIT_SECONDS: '1',
-        BACKLOG_INTERVAL_MINUTES: '1',
-      }),
-    );
+    const pipeline = PipelineProcess.quick(azurite().connectionString, { BACKLOG_INTERVAL_MINUTES: '1' });
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [

@@ -1,6 +1,6 @@
 import { smokeTest } from '../lib/operate/smokeTest';
 import { useAzurite } from './azurite';
-import { PipelineProcess, cdcChange, eventually, pipelineConfig, pipelineEnv } from './pipelineFixtures';
+import { PipelineProcess, cdcChange, eventually } from './pipelineFixtures';
 
 jest.setTimeout(120_000);
 
@@ -8,13 +8,7 @@ describe('the local stack’s HTTP endpoints (orders-pipeline pipeline)', () => 
   const azurite = useAzurite();
 
   it('publishes orders into Capture, processes them into gold, reports status, serves the dashboard, stops cleanly', async () => {
-    const config = pipelineConfig(azurite().connectionString);
-    const pipeline = new PipelineProcess(
-      pipelineEnv(azurite().connectionString, config, {
-        CAPTURE_WINDOW_SECONDS: '1',
-        BATCH_WAIT_SECONDS: '1',
-      }),
-    );
+    const pipeline = PipelineProcess.quick(azurite().connectionString);
     try {
       const started = await pipeline.started();
       const events = [
@@ -73,13 +67,7 @@ describe('the local stack’s HTTP endpoints (orders-pipeline pipeline)', () => 
   });
 
   it('passes the smoke test through the same API, leaving gold as it was, and names the step that fails', async () => {
-    const config = pipelineConfig(azurite().connectionString);
-    const pipeline = new PipelineProcess(
-      pipelineEnv(azurite().connectionString, config, {
-        CAPTURE_WINDOW_SECONDS: '1',
-        BATCH_WAIT_SECONDS: '1',
-      }),
-    );
+    const pipeline = PipelineProcess.quick(azurite().connectionString);
     try {
       const base = new URL((await pipeline.started()).status).origin;
       expect(
