@@ -13,5 +13,5 @@ module.exports = {
     '/node_modules/(?!(dt-sql-parser|antlr4ng|antlr4-c3|uuid)/)(?![^/]+/node_modules/uuid/)',
   ],
   testTimeout: 60000,
-  reporters: ['default', '<rootDir>/test/summaryReporter.js'],
+  reporters: ['default', '<rootDir>/test/support/summaryReporter.js'],
 };

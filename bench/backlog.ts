@@ -12,7 +12,7 @@ import { loadConfig } from '../lib/config';
 import { hourOf, ledgerKeys } from '../lib/ledger/ledger';
 import { startAzurite } from '../lib/local/azurite';
 import { storageTableClient } from '../lib/ledger/ledger';
-import { LocalPipeline } from '../lib/pipeline/localPipeline';
+import { LocalPipeline } from '../lib/local/localPipeline';
 import { encodeCaptureFile } from '../lib/capture/captureFileWriter';
 
 const HOUR = 3_600_000;

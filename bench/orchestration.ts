@@ -17,9 +17,9 @@ import { formatEnqueuedTimeUtc } from '../lib/capture/enqueuedTime';
 import { loadConfig } from '../lib/config';
 import { Run } from '../lib/databricks/jobsApi';
 import { startAzurite } from '../lib/local/azurite';
-import { blobCreatedEvent } from '../lib/pipeline/blobCreatedDispatcher';
-import { LocalPipeline } from '../lib/pipeline/localPipeline';
-import { parseManifest } from '../lib/pipeline/manifest';
+import { blobCreatedEvent } from '../lib/local/captureWatcher';
+import { LocalPipeline } from '../lib/local/localPipeline';
+import { parseManifest } from '../lib/lakehouse/manifest';
 import { readStoredFile } from '../lib/storage/captureStore';
 
 const ROOT = path.join(__dirname, '..', '..');

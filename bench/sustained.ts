@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { LocalStack } from '../lib/cli/localStack';
+import { LocalStack } from '../lib/local/localStack';
 import { loadConfig } from '../lib/config';
 import { LedgerFile } from '../lib/ledger/ledger';
 import { startAzurite } from '../lib/local/azurite';

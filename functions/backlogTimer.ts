@@ -1,7 +1,7 @@
 import { app, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { signalOrchestration } from '../lib/pipeline/durableOrchestration';
-import { functionsBacklog, functionsConfig } from '../lib/pipeline/functionsRuntime';
+import { signalOrchestration } from '../lib/host/durableOrchestration';
+import { functionsBacklog, functionsConfig } from '../lib/host/functionsRuntime';
 import { pipelineSettings } from '../lib/pipeline/pipelineDecision';
 
 const config = functionsConfig();

@@ -1,7 +1,7 @@
 import { app, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { signalOrchestration } from '../lib/pipeline/durableOrchestration';
-import { BlobTriggerMetadata, functionsConfig, onCaptureBlob } from '../lib/pipeline/functionsRuntime';
+import { signalOrchestration } from '../lib/host/durableOrchestration';
+import { BlobTriggerMetadata, functionsConfig, onCaptureBlob } from '../lib/host/functionsRuntime';
 import { pipelineSettings } from '../lib/pipeline/pipelineDecision';
 
 const settings = pipelineSettings(functionsConfig());

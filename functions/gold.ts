@@ -1,5 +1,5 @@
 import { app, HttpRequest } from '@azure/functions';
-import { functionsGold } from '../lib/pipeline/functionsRuntime';
+import { functionsGold } from '../lib/host/functionsRuntime';
 
 /**
  * `GET /api/gold[?fresh=1]` (function key): gold KPIs from the SQL warehouse, read only when asked

@@ -1,6 +1,6 @@
 import * as df from 'durable-functions';
-import { PIPELINE_ACTIVITY } from '../lib/pipeline/durableOrchestration';
-import { functionsPorts } from '../lib/pipeline/functionsRuntime';
+import { PIPELINE_ACTIVITY } from '../lib/host/durableOrchestration';
+import { functionsPorts } from '../lib/host/functionsRuntime';
 import { performAction } from '../lib/pipeline/pipelineActions';
 
 /** The orchestration's one activity: performs an action (ledger, manifest, Jobs API) and reports. */

@@ -1,6 +1,6 @@
 import * as df from 'durable-functions';
-import { PIPELINE_ORCHESTRATION, pipelineOrchestration } from '../lib/pipeline/durableOrchestration';
-import { functionsConfig } from '../lib/pipeline/functionsRuntime';
+import { PIPELINE_ORCHESTRATION, pipelineOrchestration } from '../lib/host/durableOrchestration';
+import { functionsConfig } from '../lib/host/functionsRuntime';
 import { pipelineSettings } from '../lib/pipeline/pipelineDecision';
 
 const settings = pipelineSettings(functionsConfig());

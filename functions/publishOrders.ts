@@ -1,5 +1,5 @@
 import { app, HttpRequest } from '@azure/functions';
-import { functionsConfig, functionsSink } from '../lib/pipeline/functionsRuntime';
+import { functionsConfig, functionsSink } from '../lib/host/functionsRuntime';
 import { payloadTooLarge, publishOrders } from '../lib/publish/orderPublisher';
 
 const config = functionsConfig();

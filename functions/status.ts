@@ -1,5 +1,5 @@
 import { app } from '@azure/functions';
-import { functionsStatus } from '../lib/pipeline/functionsRuntime';
+import { functionsStatus } from '../lib/host/functionsRuntime';
 
 /** `GET /api/status` (function key): files by state, latency per stage, runs, from the ledger and Jobs API. */
 app.http('status', {

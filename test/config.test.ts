@@ -1,14 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, SETTINGS, loadConfig } from '../lib/config';
+import { REPO_ROOT } from './support/paths';
 
 /** Read by the Functions host itself, not by the app. */
 const HOST_SETTINGS = ['FUNCTIONS_WORKER_RUNTIME'];
 
 function sampleValues(): Record<string, string> {
-  const sample = JSON.parse(
-    fs.readFileSync(path.join(__dirname, '..', 'local.settings.sample.json'), 'utf8'),
-  ) as {
+  const sample = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'local.settings.sample.json'), 'utf8')) as {
     Values: Record<string, string>;
   };
   return sample.Values;

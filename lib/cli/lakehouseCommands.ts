@@ -6,7 +6,7 @@ import { resolveBatchFiles } from '../lakehouse/batchFiles';
 import { GoldSource, formatGold, goldSummary } from '../lakehouse/goldSummary';
 import { BatchResult, LocalLakehouse } from '../lakehouse/localLakehouse';
 import { GOLD_NOT_CONFIGURED, GoldEngine, configuredWarehouse, goldAnswer } from '../operate/goldReport';
-import { databricksAuth } from '../pipeline/pipelineConfig';
+import { databricksAuth } from '../host/pipelinePorts';
 import { LAKEHOUSE_TABLES } from '../lakehouse/tables';
 import { parseCommandArgs, UsageError } from './args';
 

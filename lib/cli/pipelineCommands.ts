@@ -2,17 +2,17 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { AppConfig } from '../config';
-import { LocalJobsApi } from '../databricks/localJobsApi';
+import { LocalJobsApi } from '../local/localJobsApi';
 import { LakehouseJob, lakehouseJobDefinition } from '../lakehouse/lakehouseJob';
 import { LocalLakehouse } from '../lakehouse/localLakehouse';
 import { FINAL_STATES, FileState, Ledger, LedgerFile, TableLedger } from '../ledger/ledger';
-import { CaptureWatcher, webhookDelivery } from '../pipeline/blobCreatedDispatcher';
-import { recordCaptureFile } from '../pipeline/captureTrigger';
+import { CaptureWatcher, webhookDelivery } from '../local/captureWatcher';
+import { recordCaptureFile } from '../pipeline/captureRecording';
 import { fileRefOf } from '../pipeline/pipelineDecision';
-import { LocalPipeline } from '../pipeline/localPipeline';
+import { LocalPipeline } from '../local/localPipeline';
 import { captureStoreForConnection } from '../storage/captureStore';
 import { integerOption, parseCommandArgs, UsageError } from './args';
-import { LocalStack } from './localStack';
+import { LocalStack } from '../local/localStack';
 
 const jsonLog = (entry: Record<string, unknown>): void => {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);

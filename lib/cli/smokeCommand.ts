@@ -1,4 +1,4 @@
-import { smokeTest } from '../operate/smokeTest';
+import { smokeTest } from '../operate/deploymentCheck';
 import { integerOption, parseCommandArgs, UsageError } from './args';
 
 export const SMOKE_HELP = `orders-pipeline smoke <app-url> [--key K] [--lines N] [--timeout S] [--json]

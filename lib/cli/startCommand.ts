@@ -6,7 +6,7 @@ import { goldSummary, formatGold } from '../lakehouse/goldSummary';
 import { assertPortFree, startAzurite } from '../local/azurite';
 import { integerOption, UsageError } from './args';
 import { formatBatchResult } from './lakehouseCommands';
-import { LocalStack } from './localStack';
+import { LocalStack } from '../local/localStack';
 import { simulateCommand } from './simulateCommand';
 
 export const START_HELP = `orders-pipeline start [--once] [--port N] [simulate options]

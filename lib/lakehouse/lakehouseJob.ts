@@ -1,5 +1,5 @@
-import { JobRunner, JobTaskError, LocalJobDefinition } from '../databricks/localJobsApi';
-import { parseManifest } from '../pipeline/manifest';
+import { JobRunner, JobTaskError, LocalJobDefinition } from '../local/localJobsApi';
+import { parseManifest } from './manifest';
 import { locateStoredFile, readStoredFile } from '../storage/captureStore';
 import { BatchError, BatchResult, LocalLakehouse } from './localLakehouse';
 

@@ -4,7 +4,7 @@ import type { AppConfig } from '../config';
 import { Run } from '../databricks/jobsApi';
 import { JobsClient } from '../databricks/jobsClient';
 import { FINAL_STATES, Ledger, LedgerFile, hourOf, pathHour, storageTableClient } from '../ledger/ledger';
-import { CaptureTriggerDeps, recordCaptureFile } from '../pipeline/captureTrigger';
+import { CaptureTriggerDeps, recordCaptureFile } from '../pipeline/captureRecording';
 import { CaptureStore } from '../storage/captureStore';
 
 const HOUR = 3_600_000;

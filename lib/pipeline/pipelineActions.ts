@@ -2,7 +2,7 @@ import { ContainerClient } from '@azure/storage-blob';
 import { Run } from '../databricks/jobsApi';
 import { JobsApiError, JobsClient } from '../databricks/jobsClient';
 import { Ledger, LedgerFile, LedgerPatch } from '../ledger/ledger';
-import { BatchManifest, manifestBlobName, toLakehouseUrl } from './manifest';
+import { BatchManifest, manifestBlobName, toLakehouseUrl } from '../lakehouse/manifest';
 import {
   ApiFailure,
   Batch,

@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { AppConfig } from '../config';
+import { LocalJobsApi } from './localJobsApi';
+import { LakehouseJob, lakehouseJobDefinition } from '../lakehouse/lakehouseJob';
+import { BatchResult, LocalLakehouse } from '../lakehouse/localLakehouse';
+import { CaptureStore, captureStoreForConnection } from '../storage/captureStore';
+import { CaptureWatcher } from './captureWatcher';
+import {
+  BlobCreatedEvent,
+  CaptureTriggerDeps,
+  TriggerOutcome,
+  capturedBlobOf,
+  recordCaptureFile,
+} from '../pipeline/captureRecording';
+import { BacklogPorts, BacklogReport, backlogPorts, backlogSettings, runBacklog } from '../operate/backlog';
+import { PipelineStatus, collectStatus } from '../operate/status';
+import { costRates } from '../operate/costModel';
+import { GoldAnswer, goldAnswer, warehouseGold } from '../operate/goldReport';
+import { LocalDriver } from './localDriver';
+import { PipelinePorts } from '../pipeline/pipelineActions';
+import { databricksAuth, openPipelinePorts } from '../host/pipelinePorts';
+import { PipelineEvent, PipelineState, pipelineSettings } from '../pipeline/pipelineDecision';
+
+/** One point of the backlog over time: unfinished files and bytes when a report ran. */
+export interface BacklogPoint {
+  at: string;
+  files: number;
+  bytes: number;
+}
+
+/** The local status answer: the status API's figures and the backlog over time. */
+export type LocalStatus = PipelineStatus & { backlogHistory: BacklogPoint[] };
+
+export interface LocalPipelineOptions {
+  config: AppConfig;
+  log: PipelinePorts['log'];
+  /** How often the stand-in for Event Grid lists the capture container; 0 = never (deliver by hand). */
+  watchIntervalMs?: number;
+  onDecision?: (state: PipelineState, event: PipelineEvent) => void;
+  /** Runs the backlog timer this often (BACKLOG_INTERVAL_MINUTES in the CLI); 0 or unset = never. */
+  backlogIntervalMs?: number;
+}
+
+/**
+ * The event-driven loop in one process: the capture trigger (fed by a container watcher standing in
+ * for Event Grid), the orchestration's local driver, and — with DATABRICKS_HOST=embedded — a local
+ * Jobs API running the job on the DuckDB lakehouse under LOCAL_DATA_DIR.
+ */
+export class LocalPipeline {
+  readonly watcher: CaptureWatcher;
+  private backlogTimer?: NodeJS.Timeout;
+  private latestBacklog?: BacklogReport;
+  private backlogPortsOnce?: BacklogPorts;
+  private readonly backlogHistory: BacklogPoint[] = [];
+  private backlogRun?: Promise<unknown>;
+
+  private constructor(
+    readonly config: AppConfig,
+    readonly ports: PipelinePorts,
+    readonly captureStore: CaptureStore,
+    readonly driver: LocalDriver,
+    watchIntervalMs: number,
+    private readonly embedded?: { api: LocalJobsApi; lakehouse: LocalLakehouse; job: LakehouseJob },
+  ) {
+    this.watcher = new CaptureWatcher(
+      captureStore,
+      config.CAPTURE_CONTAINER,
+      async (event) => {
+        await this.deliver(event);
+      },
+      {
+        intervalMs: watchIntervalMs,
+        onError: (error) => ports.log({ event: 'watchFailed', error: (error as Error).message }),
+      },
+    );
+    if (watchIntervalMs > 0) this.watcher.start();
+  }
+
+  static async open(options: LocalPipelineOptions): Promise<LocalPipeline> {
+    const { config, log } = options;
+    let embedded: { api: LocalJobsApi; lakehouse: LocalLakehouse; job: LakehouseJob } | undefined;
+    let jobs: { host: string; auth: ReturnType<typeof databricksAuth> };
+    if (config.DATABRICKS_HOST.kind === 'embedded') {
+      const token = config.DATABRICKS_TOKEN ?? randomBytes(24).toString('base64url');
+      const lakehouse = await LocalLakehouse.open(path.join(config.LOCAL_DATA_DIR, 'lakehouse.duckdb'), {
+        pathFormat: config.CAPTURE_PATH_FORMAT,
+      });
+      const job = new LakehouseJob(lakehouse);
+      const api = await LocalJobsApi.start({
+        token,
+        job: lakehouseJobDefinition(config.DATABRICKS_JOB_ID),
+        runner: job,
+        statePath: path.join(config.LOCAL_DATA_DIR, 'jobs-api.json'),
+      });
+      embedded = { api, lakehouse, job };
+      jobs = { host: api.url, auth: { token } };
+    } else {
+      jobs = { host: config.DATABRICKS_HOST.url, auth: databricksAuth(config) };
+    }
+    const ports = await openPipelinePorts(config, jobs, log);
+    const captureStore = captureStoreForConnection(config.CaptureStorage, config.CAPTURE_CONTAINER);
+    const driver = LocalDriver.start({
+      ports,
+      settings: pipelineSettings(config),
+      onDecision: options.onDecision,
+    });
+    const pipeline = new LocalPipeline(
+      config,
+      ports,
+      captureStore,
+      driver,
+      options.watchIntervalMs ?? 1000,
+      embedded,
+    );
+    if (options.backlogIntervalMs) {
+      const tick = () => {
+        pipeline.backlogRun ??= pipeline
+          .backlog()
+          .catch((error: unknown) => log({ event: 'backlogFailed', error: (error as Error).message }))
+          .finally(() => (pipeline.backlogRun = undefined));
+      };
+      tick();
+      pipeline.backlogTimer = setInterval(tick, options.backlogIntervalMs);
+    }
+    return pipeline;
+  }
+
+  /** The local Jobs API's URL, when this process runs one. */
+  get jobsApiUrl(): string | undefined {
+    return this.embedded?.api.url;
+  }
+
+  get lakehouse(): LocalLakehouse | undefined {
+    return this.embedded?.lakehouse;
+  }
+
+  /** The embedded job's batch results, by run id. */
+  get batchResults(): ReadonlyMap<number, BatchResult> {
+    return this.embedded?.job.results ?? new Map();
+  }
+
+  /** One run of the backlog timer against this stack. */
+  async backlog(now = Date.now()): Promise<BacklogReport> {
+    this.backlogPortsOnce ??= backlogPorts(this.config, this.ports, this.captureStore, (file) =>
+      this.driver.signal(file),
+    );
+    const report = await runBacklog(this.backlogPortsOnce, backlogSettings(this.config), now);
+    this.ports.log({ event: 'backlog', ...report });
+    this.latestBacklog = report;
+    this.backlogHistory.push({
+      at: report.at,
+      files: report.unfinished.files,
+      bytes: report.unfinished.bytes,
+    });
+    // A day of reports at one a minute.
+    if (this.backlogHistory.length > 1440) this.backlogHistory.shift();
+    return report;
+  }
+
+  /** The status API's answer: the ledger's last 24 hours, recent runs, the latest backlog. */
+  async status(now = Date.now()): Promise<LocalStatus> {
+    const config = this.config;
+    const status = await collectStatus(this.ports, this.latestBacklog ?? null, {
+      now,
+      cost: {
+        rates: costRates(config),
+        workload: {
+          partitions: config.EVENTHUB_PARTITIONS,
+          captureWindowSeconds: config.CAPTURE_WINDOW_SECONDS,
+          captureSizeBytes: config.CAPTURE_SIZE_LIMIT_BYTES,
+          batchWaitSeconds: config.BATCH_WAIT_SECONDS,
+          bytesPerEvent: 350,
+        },
+      },
+    });
+    return { ...status, backlogHistory: [...this.backlogHistory] };
+  }
+
+  /** The gold API's answer: the embedded DuckDB lakehouse, else the workspace's SQL warehouse if set. */
+  async gold(): Promise<GoldAnswer> {
+    if (this.lakehouse) return goldAnswer(this.lakehouse, 'duckdb');
+    const host = this.config.DATABRICKS_HOST as { kind: 'url'; url: string };
+    return warehouseGold(this.config, host.url, databricksAuth(this.config));
+  }
+
+  private triggerDeps(): CaptureTriggerDeps {
+    return {
+      ledger: this.ports.ledger,
+      pathFormat: this.config.CAPTURE_PATH_FORMAT,
+      signal: (file) => this.driver.signal(file),
+    };
+  }
+
+  /** The capture trigger, in process: what the blob trigger does for one BlobCreated event. */
+  async deliver(event: BlobCreatedEvent): Promise<TriggerOutcome> {
+    const blob = capturedBlobOf(event, this.config.CAPTURE_CONTAINER);
+    if (!blob) return 'ignored';
+    const outcome = await recordCaptureFile(
+      { ...blob, content: () => this.captureStore.read(blob.path) },
+      this.triggerDeps(),
+    );
+    this.ports.log({ event: 'blobCreated', path: blob.path, outcome });
+    return outcome;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.backlogTimer);
+    await this.backlogRun;
+    await this.watcher.stop();
+    await this.driver.stop();
+    if (this.embedded) {
+      await this.embedded.api.close();
+      await this.embedded.lakehouse.close();
+    }
+  }
+}
