@@ -3,17 +3,13 @@
  * the ledger, behind the watermark) and 100 new ones in the current hour, in Azurite.
  *   npm run bench:backlog -- [--history 100000] [--new 100] [--partitions 4]
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { loadConfig } from '../lib/config';
 import { hourOf, ledgerKeys } from '../lib/ledger/ledger';
-import { startAzurite } from '../lib/local/azurite';
 import { storageTableClient } from '../lib/ledger/ledger';
 import { LocalPipeline } from '../lib/local/localPipeline';
 import { encodeCaptureFile } from '../lib/capture/captureFileWriter';
+import { openBenchStack } from './benchStack';
 
 const HOUR = 3_600_000;
 
@@ -33,18 +29,11 @@ async function main(): Promise<void> {
   const history = Number(values.history ?? 100_000);
   const fresh = Number(values.new ?? 100);
   const partitions = Number(values.partitions ?? 4);
-  const azurite = await startAzurite();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-backlog-'));
-  const config = loadConfig(
-    {
-      AzureWebJobsStorage: azurite.connectionString,
-      CaptureStorage: azurite.connectionString,
-      LOCAL_DATA_DIR: dataDir,
-      EVENTHUB_PARTITIONS: String(partitions),
-      BATCH_WAIT_SECONDS: '86400',
-    },
-    { local: true },
-  );
+  const bench = await openBenchStack('backlog', {
+    EVENTHUB_PARTITIONS: String(partitions),
+    BATCH_WAIT_SECONDS: '86400',
+  });
+  const { azurite, config } = bench;
   const pipeline = await LocalPipeline.open({ config, log: () => undefined, watchIntervalMs: 0 });
   try {
     const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
@@ -153,8 +142,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await pipeline.close();
-    await azurite.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await bench.close();
   }
 }
 

@@ -8,19 +8,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { encodeCaptureFile } from '../lib/capture/captureFileWriter';
 import { CapturePathFormat } from '../lib/capture/capturePath';
 import { formatEnqueuedTimeUtc } from '../lib/capture/enqueuedTime';
-import { loadConfig } from '../lib/config';
 import { Run } from '../lib/databricks/jobsApi';
-import { startAzurite } from '../lib/local/azurite';
 import { blobCreatedEvent } from '../lib/local/captureWatcher';
 import { LocalPipeline } from '../lib/local/localPipeline';
 import { parseManifest } from '../lib/lakehouse/manifest';
 import { readStoredFile } from '../lib/storage/captureStore';
+import { openBenchStack } from './benchStack';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -34,17 +32,8 @@ async function latency(
   partitions: number,
   waitSeconds: number,
 ): Promise<void> {
-  const azurite = await startAzurite();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-orchestration-'));
-  const config = loadConfig(
-    {
-      AzureWebJobsStorage: azurite.connectionString,
-      CaptureStorage: azurite.connectionString,
-      LOCAL_DATA_DIR: dataDir,
-      BATCH_WAIT_SECONDS: String(waitSeconds),
-    },
-    { local: true },
-  );
+  const bench = await openBenchStack('orchestration', { BATCH_WAIT_SECONDS: String(waitSeconds) });
+  const { config } = bench;
   const pipeline = await LocalPipeline.open({ config, log: () => undefined, watchIntervalMs: 0 });
   const created = new Map<string, number>();
   try {
@@ -127,8 +116,7 @@ async function latency(
     );
   } finally {
     await pipeline.close();
-    await azurite.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await bench.close();
   }
 }
 

@@ -3,15 +3,11 @@
  * the pipeline and samples the backlog (files captured but not finished) as it goes.
  *   npm run bench:sustained -- [--rate 5000] [--seconds 300] [--sample 10]
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalStack } from '../lib/local/localStack';
-import { loadConfig } from '../lib/config';
 import { LedgerFile } from '../lib/ledger/ledger';
-import { startAzurite } from '../lib/local/azurite';
 import { replayOrders } from '../lib/orders/replay';
+import { openBenchStack } from './benchStack';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -20,16 +16,8 @@ async function main(): Promise<void> {
   const rate = Number(values.rate ?? 5000);
   const seconds = Number(values.seconds ?? 300);
   const sampleSeconds = Number(values.sample ?? 10);
-  const azurite = await startAzurite();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sustained-'));
-  const config = loadConfig(
-    {
-      AzureWebJobsStorage: azurite.connectionString,
-      CaptureStorage: azurite.connectionString,
-      LOCAL_DATA_DIR: dataDir,
-    },
-    { local: true },
-  );
+  const bench = await openBenchStack('sustained');
+  const { config } = bench;
   const stack = await LocalStack.open(config, { port: 0, watchIntervalMs: 1000, log: () => undefined });
   const curve: {
     second: number;
@@ -84,8 +72,7 @@ async function main(): Promise<void> {
   } finally {
     clearInterval(sampler);
     await stack.close();
-    await azurite.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await bench.close();
   }
 }
 

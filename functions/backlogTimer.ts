@@ -2,7 +2,7 @@ import { app, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { signalOrchestration } from '../lib/host/durableOrchestration';
 import { functionsBacklog, functionsConfig } from '../lib/host/functionsRuntime';
-import { pipelineSettings } from '../lib/pipeline/pipelineDecision';
+import { pipelineSettings } from '../lib/host/settings';
 
 const config = functionsConfig();
 const settings = pipelineSettings(config);

@@ -2,7 +2,7 @@ import { app, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { signalOrchestration } from '../lib/host/durableOrchestration';
 import { BlobTriggerMetadata, functionsConfig, onCaptureBlob } from '../lib/host/functionsRuntime';
-import { pipelineSettings } from '../lib/pipeline/pipelineDecision';
+import { pipelineSettings } from '../lib/host/settings';
 
 const settings = pipelineSettings(functionsConfig());
 

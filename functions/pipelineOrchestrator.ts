@@ -1,7 +1,7 @@
 import * as df from 'durable-functions';
 import { PIPELINE_ORCHESTRATION, pipelineOrchestration } from '../lib/host/durableOrchestration';
 import { functionsConfig } from '../lib/host/functionsRuntime';
-import { pipelineSettings } from '../lib/pipeline/pipelineDecision';
+import { pipelineSettings } from '../lib/host/settings';
 
 const settings = pipelineSettings(functionsConfig());
 // Activities report API failures as results; this retries only crashes of the activity itself.

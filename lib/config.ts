@@ -1,5 +1,7 @@
 import { CapturePathFormat, DEFAULT_CAPTURE_PATH_FORMAT } from './capture/capturePath';
 import { CAPTURE_CODECS, CaptureCodec } from './capture/schema';
+import type { StorageConnection } from './storage/storageConnection';
+import { errorMessage } from './errorMessage';
 
 /**
  * Every setting the app reads, parsed and validated here and nowhere else. In Azure they are app
@@ -36,9 +38,6 @@ const integer = (spec: Omit<Setting<number>, 'parse'>, min: number, max: number)
     return value;
   },
 });
-
-/** A storage connection: a connection string, or a service URI reached with the app's identity. */
-export type StorageConnection = { connectionString: string } | { serviceUri: string };
 
 const connection = (spec: Omit<Setting<StorageConnection>, 'parse'>): Setting<StorageConnection> => ({
   ...spec,
@@ -127,7 +126,7 @@ export const SETTINGS = {
       try {
         return new CapturePathFormat(raw);
       } catch (error) {
-        throw new SettingError((error as Error).message);
+        throw new SettingError(errorMessage(error));
       }
     },
   },

@@ -1,6 +1,6 @@
 // BlobCreated on the capture container → the blob extension's webhook of the capture trigger.
 // The system topic is created with the infrastructure; the subscription only once the app is
-// published (DESIGN.md: it needs the blobs_extension key and Event Grid validates the endpoint).
+// published (it needs the blobs_extension key and Event Grid validates the endpoint).
 // Webhook: https://learn.microsoft.com/azure/azure-functions/functions-event-grid-blob-trigger
 // (Microsoft.EventGrid/systemTopics/eventSubscriptions, API 2022-06-15).
 
@@ -71,7 +71,7 @@ resource subscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-
       subjectBeginsWith: '/blobServices/default/containers/${captureContainerName}/blobs/'
       subjectEndsWith: '.avro'
       // On ADLS Gen2 a file raises CreateFile (length 0) and then FlushWithClose: only completed
-      // writes start work (DESIGN.md, "Capture file").
+      // writes start work (docs/architecture.md).
       advancedFilters: [
         {
           operatorType: 'StringIn'

@@ -10,6 +10,7 @@ import {
   mapValues,
   unwrapPropertyValue,
 } from './schema';
+import { errorMessage } from '../errorMessage';
 
 export type CaptureFileErrorKind = 'truncated' | 'corrupt' | 'unsupported';
 
@@ -220,7 +221,7 @@ async function* readBlocks<R>(
           throw input.error(
             'corrupt',
             blockOffset,
-            `deflate block does not inflate: ${(error as Error).message}`,
+            `deflate block does not inflate: ${errorMessage(error)}`,
             error,
           );
         }

@@ -4,7 +4,7 @@ import avro from 'avsc';
  * The Avro schema of an Event Hubs Capture file, as real files declare it in their header.
  * Source: https://learn.microsoft.com/azure/event-hubs/explore-captured-avro-files (record EventData,
  * namespace Microsoft.ServiceBus.Messaging). Real files add a `null` branch to the Properties map's
- * value union, which the docs omit (see ../shared/fixtures/capture/README.md); Capture compresses
+ * value union, which the docs omit (see test/fixtures/capture/README.md); Capture compresses
  * with the `deflate` codec ("AvroDeflate"), and `null` is valid Avro that readers must accept too.
  */
 export const CAPTURE_SCHEMA = {

@@ -1,4 +1,4 @@
-/** The CDC contract of DESIGN.md: a Debezium-style envelope around one order line. */
+/** The CDC contract (docs/architecture.md): a Debezium-style envelope around one order line. */
 
 export const CDC_OPS = ['c', 'u', 'd', 'r'] as const;
 export type CdcOp = (typeof CDC_OPS)[number];

@@ -2,6 +2,7 @@ import { parseDecimal, toCents, toExactInteger, formatCents } from './decimal';
 import { CDC_OPS, CdcOp, DqRule, OrderChange, UNSPECIFIED_COUNTRY, isCancellation } from './event';
 import { JsonNumber, JsonValue, isJsonObject, parseJsonText } from './jsonText';
 import { parseOrderDate } from './orderDate';
+import { errorMessage } from '../errorMessage';
 
 export type Validation = { ok: true; change: OrderChange } | { ok: false; rule: DqRule; reason: string };
 
@@ -14,7 +15,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const failure = (rule: DqRule, reason: string): Validation => ({ ok: false, rule, reason });
 
 /**
- * Checks one event body against the data-quality rules of DESIGN.md, in their order, and names the
+ * Checks one event body against the data-quality rules (docs/architecture.md), in their order, and names the
  * first rule it breaks. The lakehouse SQL applies the same rules; a property test holds them equal.
  */
 export function validateCdcBody(body: Uint8Array | string | null | undefined): Validation {
@@ -33,7 +34,7 @@ export function validateCdcBody(body: Uint8Array | string | null | undefined): V
   try {
     envelope = parseJsonText(text);
   } catch (error) {
-    return failure('json', `body is not valid JSON: ${(error as Error).message}`);
+    return failure('json', `body is not valid JSON: ${errorMessage(error)}`);
   }
   if (!isJsonObject(envelope)) return failure('json', `body is JSON ${describe(envelope)}, not an object`);
 

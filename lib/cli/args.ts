@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { errorMessage } from '../errorMessage';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -13,7 +14,7 @@ export function parseCommandArgs<O extends Record<string, OptionSpec>>(args: str
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(errorMessage(error));
   }
 }
 

@@ -4,10 +4,10 @@ import {
   CostComparison,
   DEFAULT_RUN_DURATION,
   compareModes,
-  costRates,
   fitRunDuration,
   runSamplesOf,
 } from '../operate/costModel';
+import { costRates } from '../host/settings';
 import { numberOption, parseCommandArgs, UsageError } from './args';
 
 export const COST_HELP = `orders-pipeline cost --events-per-second N [options]
@@ -15,7 +15,7 @@ export const COST_HELP = `orders-pipeline cost --events-per-second N [options]
 Estimates, per day, the runs, DBUs, cost and freshness of this event-driven design against a
 continuously running pipeline (Lakeflow / Delta Live Tables), and the event rate where they cost
 the same. Cost = compute uptime × DBU rate × price; the job's uptime is its runs plus a start-up
-each, the continuous pipeline's the whole day (DESIGN.md). Workload defaults are production's.
+each, the continuous pipeline's the whole day. Workload defaults are production's.
 
   --events-per-second N      the order change rate (required)
   --capture-window S         Capture time window (default 60)

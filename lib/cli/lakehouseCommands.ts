@@ -6,7 +6,7 @@ import { resolveBatchFiles } from '../lakehouse/batchFiles';
 import { GoldSource, formatGold, goldSummary } from '../lakehouse/goldSummary';
 import { BatchResult, LocalLakehouse } from '../lakehouse/localLakehouse';
 import { GOLD_NOT_CONFIGURED, GoldEngine, configuredWarehouse, goldAnswer } from '../operate/goldReport';
-import { databricksAuth } from '../host/pipelinePorts';
+import { databricksAuth, warehouseSettings } from '../host/settings';
 import { LAKEHOUSE_TABLES } from '../lakehouse/tables';
 import { parseCommandArgs, UsageError } from './args';
 
@@ -66,7 +66,11 @@ async function openGold(
     if (!fs.existsSync(file)) throw new Error(`${file}: no lakehouse database yet (run npm start first)`);
     return { gold: await LocalLakehouse.open(file), engine: 'duckdb' };
   }
-  const warehouse = configuredWarehouse(config, config.DATABRICKS_HOST.url, databricksAuth(config));
+  const warehouse = configuredWarehouse(
+    warehouseSettings(config),
+    config.DATABRICKS_HOST.url,
+    await databricksAuth(config),
+  );
   if (!warehouse) throw new Error(GOLD_NOT_CONFIGURED);
   return { gold: warehouse, engine: 'sql-warehouse' };
 }

@@ -26,6 +26,7 @@ import { POWERBI_HELP, powerBiCommand } from './powerBiCommand';
 import { PACKAGE_HELP, packageCommand } from './packageCommand';
 import { SMOKE_HELP, smokeCommand } from './smokeCommand';
 import { START_HELP, startCommand } from './startCommand';
+import { errorMessage } from '../errorMessage';
 
 const COMMANDS = {
   start: {
@@ -153,7 +154,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`orders-pipeline: ${error.message}\n`);
       process.exitCode = 1;
     } else {
-      process.stderr.write(`orders-pipeline: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`orders-pipeline: ${errorMessage(error)}\n`);
       process.exitCode = 1;
     }
   },

@@ -8,11 +8,12 @@ import { LocalLakehouse } from '../lakehouse/localLakehouse';
 import { FINAL_STATES, FileState, Ledger, LedgerFile, TableLedger } from '../ledger/ledger';
 import { CaptureWatcher, webhookDelivery } from '../local/captureWatcher';
 import { recordCaptureFile } from '../pipeline/captureRecording';
-import { fileRefOf } from '../pipeline/pipelineDecision';
+import { fileRefOf } from '../ledger/fileRefs';
 import { LocalPipeline } from '../local/localPipeline';
 import { captureStoreForConnection } from '../storage/captureStore';
 import { integerOption, parseCommandArgs, UsageError } from './args';
 import { LocalStack } from '../local/localStack';
+import { errorMessage } from '../errorMessage';
 
 const jsonLog = (entry: Record<string, unknown>): void => {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
@@ -54,7 +55,7 @@ export async function pipelineCommand(args: string[], config: AppConfig, signal:
     const deliver = webhookDelivery(values.webhook, values['function-name'] ?? 'captureTrigger', values.key);
     const watcher = new CaptureWatcher(store, config.CAPTURE_CONTAINER, deliver, {
       intervalMs,
-      onError: (error) => jsonLog({ event: 'deliveryFailed', error: (error as Error).message }),
+      onError: (error) => jsonLog({ event: 'deliveryFailed', error: errorMessage(error) }),
     });
     watcher.start();
     jsonLog({ event: 'watching', container: config.CAPTURE_CONTAINER, webhook: values.webhook });

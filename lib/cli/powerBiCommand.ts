@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { powerBiConnection, goldTables, DeploymentOutputs } from '../deploy/powerBiConnection';
 import { parseCommandArgs, UsageError } from './args';
+import { errorMessage } from '../errorMessage';
 
 export const POWERBI_HELP = `orders-pipeline powerbi <deployment-outputs.json> [--out FILE] [--import]
 
@@ -21,9 +22,7 @@ export async function powerBiCommand(args: string[]): Promise<void> {
   try {
     outputs = JSON.parse(fs.readFileSync(positionals[0], 'utf8')) as DeploymentOutputs;
   } catch (error) {
-    throw new Error(
-      `${positionals[0]}: not readable as deployment outputs JSON: ${(error as Error).message}`,
-    );
+    throw new Error(`${positionals[0]}: not readable as deployment outputs JSON: ${errorMessage(error)}`);
   }
   const file = `${JSON.stringify(powerBiConnection(outputs, values.import ? 'Import' : 'DirectQuery'), null, 2)}\n`;
   if (values.out) {

@@ -1,5 +1,6 @@
 import { AppConfig } from '../config';
-import { CaptureSettings, EventHubEmulator } from '../eventHubs/captureEmulator';
+import { EventHubEmulator } from '../eventHubs/captureEmulator';
+import { emulatorSettings } from '../host/settings';
 import { OrderSource, ReplaySummary, replayOrders } from '../orders/replay';
 import { CaptureStore, captureStoreForConnection, openCaptureStore } from '../storage/captureStore';
 import { parseLocation } from '../storage/location';
@@ -150,18 +151,4 @@ function formatSummary(s: ReplaySummary, where: string): string {
     `  location: ${where}`,
     '',
   ].join('\n');
-}
-
-/** The emulated hub and its Capture as configured (CAPTURE_* and EVENTHUB_* settings). */
-export function emulatorSettings(config: AppConfig): CaptureSettings {
-  return {
-    namespace: config.EVENTHUB_NAMESPACE,
-    eventHub: config.EVENTHUB_NAME,
-    partitionCount: config.EVENTHUB_PARTITIONS,
-    windowSeconds: config.CAPTURE_WINDOW_SECONDS,
-    sizeLimitBytes: config.CAPTURE_SIZE_LIMIT_BYTES,
-    skipEmptyArchives: config.CAPTURE_SKIP_EMPTY_ARCHIVES,
-    codec: config.CAPTURE_CODEC,
-    pathFormat: config.CAPTURE_PATH_FORMAT,
-  };
 }

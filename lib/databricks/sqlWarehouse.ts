@@ -1,7 +1,7 @@
 import type { DBSQLClient } from '@databricks/sql';
 import type IDBSQLSession from '@databricks/sql/dist/contracts/IDBSQLSession';
-import type { GoldSource } from '../lakehouse/goldSummary';
 import { DATABRICKS_SCOPE, DatabricksAuth } from './jobsClient';
+import { errorMessage } from '../errorMessage';
 
 export interface SqlWarehouseOptions {
   /** Workspace URL (`https://adb-….azuredatabricks.net`); the driver always speaks HTTPS. */
@@ -22,10 +22,7 @@ export class SqlWarehouseError extends Error {
     readonly httpPath: string,
     cause: unknown,
   ) {
-    super(
-      `SQL warehouse ${httpPath}: ${step} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-      { cause },
-    );
+    super(`SQL warehouse ${httpPath}: ${step} failed: ${errorMessage(cause)}`, { cause });
     this.name = 'SqlWarehouseError';
   }
 }
@@ -33,10 +30,10 @@ export class SqlWarehouseError extends Error {
 /**
  * Gold on the Databricks SQL warehouse through `@databricks/sql` (Thrift over HTTPS). One session per
  * instance, opened on the first query, with the lakehouse's catalog and schema as its defaults, so the
- * shared SELECTs keep their table names unqualified. Use it for one read and close it: DESIGN.md reads
+ * shared SELECTs keep their table names unqualified. Use it for one read and close it: the product reads
  * the warehouse only when a person asks (it would never auto-stop otherwise).
  */
-export class SqlWarehouse implements GoldSource {
+export class SqlWarehouse {
   private opened?: Promise<{ client: DBSQLClient; session: IDBSQLSession }>;
 
   constructor(private readonly options: SqlWarehouseOptions) {}

@@ -5,6 +5,7 @@ import { formatEnqueuedTimeUtc } from '../capture/enqueuedTime';
 import { CaptureCodec, CapturePropertyValue } from '../capture/schema';
 import { CaptureStore, CaptureUpload } from '../storage/captureStore';
 import { partitionForKey } from './partitionKey';
+import { errorMessage } from '../errorMessage';
 
 export interface EmulatedEvent {
   body: Buffer | string;
@@ -241,7 +242,7 @@ export class EventHubEmulator {
     this.timer ??= setInterval(() => {
       this.tick().catch((error: unknown) => {
         this.stopTimer();
-        process.emitWarning(`Capture emulator stopped its window timer: ${(error as Error).message}`);
+        process.emitWarning(`Capture emulator stopped its window timer: ${errorMessage(error)}`);
       });
     }, intervalMs);
     this.timer.unref();

@@ -7,8 +7,9 @@ import {
   decideNext,
   initialState,
 } from '../pipeline/pipelineDecision';
+import { errorMessage } from '../errorMessage';
 
-/** One orchestration per job: a singleton with a fixed instance id (DESIGN.md, "Orchestration"). */
+/** One orchestration per job: a singleton with a fixed instance id (docs/architecture.md). */
 export const PIPELINE_INSTANCE_ID = 'orders-lakehouse-pipeline';
 export const PIPELINE_ORCHESTRATION = 'pipelineOrchestrator';
 export const PIPELINE_ACTIVITY = 'pipelineAction';
@@ -90,7 +91,7 @@ export async function signalOrchestration(
     status = (await client.getStatus(PIPELINE_INSTANCE_ID)).runtimeStatus;
   } catch (error) {
     // The client reports an unknown instance as an error naming HTTP 404.
-    if (!/HTTP 404/.test((error as Error).message)) throw error;
+    if (!/HTTP 404/.test(errorMessage(error))) throw error;
   }
   if (status === undefined || STOPPED.includes(status)) {
     const input: PipelineInput = { settings };

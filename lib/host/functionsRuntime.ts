@@ -1,4 +1,5 @@
 import { AppConfig, ConfigError, loadConfig } from '../config';
+import { backlogSettings, databricksAuth, warehouseSettings } from './settings';
 import type { BacklogReport } from '../operate/backlog';
 import type { GoldAnswer, GoldCache } from '../operate/goldReport';
 import type { PipelineStatus } from '../operate/status';
@@ -36,10 +37,9 @@ export function functionsPorts(): Promise<PipelinePorts> {
     const settings = functionsConfig();
     const host = settings.DATABRICKS_HOST as { kind: 'url'; url: string };
     // Loaded on first use: the Storage and identity SDKs are most of the app's import time.
-    ports = import('./pipelinePorts').then(({ databricksAuth, openPipelinePorts }) =>
-      openPipelinePorts(settings, { host: host.url, auth: databricksAuth(settings) }, (entry) =>
-        console.log(JSON.stringify(entry)),
-      ),
+    ports = Promise.all([import('./pipelinePorts'), databricksAuth(settings)]).then(
+      ([{ openPipelinePorts }, auth]) =>
+        openPipelinePorts(settings, { host: host.url, auth }, (entry) => console.log(JSON.stringify(entry))),
     );
     // A failed open is retried on the next invocation rather than cached.
     ports.catch(() => (ports = undefined));
@@ -88,7 +88,10 @@ export async function onCaptureBlob(
 export async function functionsBacklog(signal: (file: FileRef) => Promise<void>): Promise<BacklogReport> {
   const settings = functionsConfig();
   const ports = await functionsPorts();
-  const { backlogPorts, backlogSettings, runBacklog } = await import('../operate/backlog');
+  const [{ runBacklog }, { backlogPorts }] = await Promise.all([
+    import('../operate/backlog'),
+    import('./pipelinePorts'),
+  ]);
   const { captureStoreForConnection } = await import('../storage/captureStore');
   return runBacklog(
     backlogPorts(
@@ -137,10 +140,10 @@ let goldCache: GoldCache | undefined;
 export async function functionsGold(options: { fresh?: boolean } = {}): Promise<GoldAnswer> {
   const settings = functionsConfig();
   const host = settings.DATABRICKS_HOST as { kind: 'url'; url: string };
-  const [{ GoldCache, warehouseGold }, { databricksAuth }] = await Promise.all([
-    import('../operate/goldReport'),
-    import('./pipelinePorts'),
-  ]);
+  const { GoldCache, warehouseGold } = await import('../operate/goldReport');
   goldCache ??= new GoldCache(settings.GOLD_CACHE_SECONDS * 1000);
-  return goldCache.get(() => warehouseGold(settings, host.url, databricksAuth(settings)), options);
+  return goldCache.get(
+    async () => warehouseGold(warehouseSettings(settings), host.url, await databricksAuth(settings)),
+    options,
+  );
 }

@@ -2,15 +2,11 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { AppConfig } from '../config';
 import { DatabricksAuth, JobsClient } from '../databricks/jobsClient';
-import { TableLedger } from '../ledger/ledger';
+import { Ledger, TableLedger, storageTableClient } from '../ledger/ledger';
+import { BacklogPorts, WatermarkStore } from '../operate/backlog';
+import { CaptureTriggerDeps } from '../pipeline/captureRecording';
 import { BlobManifestStore, PipelinePorts } from '../pipeline/pipelineActions';
-
-/** A PAT when one is configured (the fallback), else the app's Entra ID identity. */
-export function databricksAuth(config: AppConfig): DatabricksAuth {
-  return config.DATABRICKS_TOKEN
-    ? { token: config.DATABRICKS_TOKEN }
-    : { credential: new DefaultAzureCredential() };
-}
+import { CaptureStore } from '../storage/captureStore';
 
 /**
  * The orchestration's ports from the configuration: ledger and manifests on Storage, the Jobs API
@@ -36,5 +32,24 @@ export async function openPipelinePorts(
     jobs: new JobsClient(jobs.host, { auth: jobs.auth }),
     jobId: config.DATABRICKS_JOB_ID,
     log,
+  };
+}
+
+/** The timer's ports: the orchestration's ledger and Jobs client, the capture store, the watermark. */
+export function backlogPorts(
+  config: AppConfig,
+  ports: { ledger: Ledger; jobs: JobsClient; jobId: number },
+  captureStore: CaptureStore,
+  signal: CaptureTriggerDeps['signal'],
+): BacklogPorts {
+  return {
+    ledger: ports.ledger,
+    watermarks: new WatermarkStore(
+      storageTableClient(config.AzureWebJobsStorage, `${config.LEDGER_TABLE}State`),
+    ),
+    captureStore,
+    jobs: ports.jobs,
+    jobId: ports.jobId,
+    trigger: { ledger: ports.ledger, pathFormat: config.CAPTURE_PATH_FORMAT, signal },
   };
 }

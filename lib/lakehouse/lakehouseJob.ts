@@ -1,7 +1,8 @@
-import { JobRunner, JobTaskError, LocalJobDefinition } from '../local/localJobsApi';
+import { JobRunner, JobTaskError, LocalJobDefinition } from '../databricks/jobRunner';
 import { parseManifest } from './manifest';
 import { locateStoredFile, readStoredFile } from '../storage/captureStore';
 import { BatchError, BatchResult, LocalLakehouse } from './localLakehouse';
+import { errorMessage } from '../errorMessage';
 
 /** The tasks of `orders_lakehouse` in infra/databricks/databricks.yml, in order. */
 export const LAKEHOUSE_JOB_TASKS = ['bronze', 'silver', 'gold'] as const;
@@ -38,7 +39,7 @@ export class LakehouseJob implements JobRunner {
       }
       files = manifest.files.map((file) => locateStoredFile(file.url));
     } catch (error) {
-      throw new JobTaskError('bronze', (error as Error).message, { cause: error });
+      throw new JobTaskError('bronze', errorMessage(error), { cause: error });
     }
     try {
       this.results.set(
@@ -47,7 +48,7 @@ export class LakehouseJob implements JobRunner {
       );
     } catch (error) {
       const task = error instanceof BatchError && error.file ? 'bronze' : 'silver';
-      throw new JobTaskError(task, (error as Error).message, { cause: error });
+      throw new JobTaskError(task, errorMessage(error), { cause: error });
     }
   }
 }

@@ -23,6 +23,7 @@ import { BronzeDecoder } from './bronzeDecoder';
 import type { GoldSource } from './goldSummary';
 import { BronzeColumns } from './bronzeRows';
 import { SqlStatement, readSqlFile, toDuckDbSql } from './sqlText';
+import { errorMessage } from '../errorMessage';
 
 /** A Capture file of a batch: where it is and its path there. */
 export interface BatchFile {
@@ -151,7 +152,7 @@ export class LocalLakehouse implements GoldSource {
       const message =
         error instanceof CaptureFileError
           ? `${error.kind} Capture file at byte ${error.offset}: ${error.detail}`
-          : (error as Error).message;
+          : errorMessage(error);
       throw new BatchError(batchId, currentFile(), message, { cause: error });
     }
   }
@@ -312,7 +313,7 @@ export class LocalLakehouse implements GoldSource {
         const result = await this.connection.run(toDuckDbSql(statement), values);
         counts.push(result.rowsChanged);
       } catch (error) {
-        throw new Error(`${SQL[name]}: ${(error as Error).message}\n  in: ${statement.text.slice(0, 200)}`, {
+        throw new Error(`${SQL[name]}: ${errorMessage(error)}\n  in: ${statement.text.slice(0, 200)}`, {
           cause: error,
         });
       }

@@ -1,6 +1,7 @@
+import { errorMessage } from '../errorMessage';
 /**
  * A batch's manifest: the exact files one run loads, written before run-now and passed to the job as
- * `manifest_path` (DESIGN.md, "Manifest"; read by infra/databricks/python/bronze.py and, locally,
+ * `manifest_path` (docs/architecture.md; read by infra/databricks/python/bronze.py and, locally,
  * by the lakehouse job).
  */
 export interface BatchManifest {
@@ -35,7 +36,7 @@ export function parseManifest(text: string, manifestPath: string): BatchManifest
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ManifestError(manifestPath, `is not JSON (${(error as Error).message})`);
+    throw new ManifestError(manifestPath, `is not JSON (${errorMessage(error)})`);
   }
   const manifest = value as Partial<BatchManifest>;
   if (typeof manifest !== 'object' || manifest === null || typeof manifest.batch_id !== 'string') {

@@ -1,7 +1,8 @@
 import { DefaultAzureCredential, TokenCredential } from '@azure/identity';
 import { RestError, TableClient, TableEntity, TableTransaction, TransactionAction } from '@azure/data-tables';
 import { CapturePathFormat } from '../capture/capturePath';
-import type { StorageConnection } from '../config';
+import type { StorageConnection } from '../storage/storageConnection';
+import { errorMessage } from '../errorMessage';
 
 /**
  * A Capture file's life: `pending` (recorded, waiting for a batch) → `batched` (in a manifest) →
@@ -146,7 +147,7 @@ export class TableLedger implements Ledger {
           await this.open.upsertEntity(this.toEntity(known), 'Replace');
         return 'exists';
       }
-      throw new LedgerError(`cannot record ${file.path}: ${(error as Error).message}`, file.path, {
+      throw new LedgerError(`cannot record ${file.path}: ${errorMessage(error)}`, file.path, {
         cause: error,
       });
     }
@@ -161,7 +162,7 @@ export class TableLedger implements Ledger {
       return fromEntity(await this.files.getEntity<TableEntity>(partitionKey, rowKey));
     } catch (error) {
       if (error instanceof RestError && error.statusCode === 404) return undefined;
-      throw new LedgerError(`cannot read ${path}: ${(error as Error).message}`, path, { cause: error });
+      throw new LedgerError(`cannot read ${path}: ${errorMessage(error)}`, path, { cause: error });
     }
   }
 
@@ -257,7 +258,7 @@ export class TableLedger implements Ledger {
         } catch (error) {
           if (!(missingIsFine && error instanceof RestError && error.statusCode === 404)) {
             throw new LedgerError(
-              `cannot update ${chunk.length} ledger rows: ${(error as Error).message}`,
+              `cannot update ${chunk.length} ledger rows: ${errorMessage(error)}`,
               undefined,
               {
                 cause: error,

@@ -4,6 +4,7 @@ import { DASHBOARD_HTML } from '../operate/dashboardPage';
 import type { GoldAnswer } from '../operate/goldReport';
 import { PipelineStatus } from '../operate/status';
 import { OrderEventSink, payloadTooLarge, publishOrders } from '../publish/orderPublisher';
+import { errorMessage } from '../errorMessage';
 
 export interface LocalHttpApiOptions {
   sink: OrderEventSink;
@@ -31,7 +32,7 @@ export class LocalHttpApi {
         })
         .catch((error: unknown) => {
           response.writeHead(500, { 'content-type': 'application/json' });
-          response.end(JSON.stringify({ error: (error as Error).message }));
+          response.end(JSON.stringify({ error: errorMessage(error) }));
         });
     });
     await new Promise<void>((resolve, reject) => {

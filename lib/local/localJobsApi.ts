@@ -1,45 +1,15 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
-import path from 'node:path';
+import type { JobRunner, LocalJobDefinition } from '../databricks/jobRunner';
 import {
   ApiErrorBody,
   IDEMPOTENCY_TOKEN_MAX_LENGTH,
   JOBS_API,
   RUNS_LIST_MAX_LIMIT,
   Run,
-  RunLifeCycleState,
-  RunResultState,
-  RunStatusState,
-  RunTask,
 } from '../databricks/jobsApi';
-
-/** One task of the job failed: which one, and why. */
-export class JobTaskError extends Error {
-  constructor(
-    readonly taskKey: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'JobTaskError';
-  }
-}
-
-/** Runs the job's tasks for one run; throws JobTaskError naming the task that failed. */
-export interface JobRunner {
-  readonly taskKeys: readonly string[];
-  run(parameters: Record<string, string>, options: { runId: number; signal: AbortSignal }): Promise<void>;
-}
-
-export interface LocalJobDefinition {
-  jobId: number;
-  name: string;
-  /** Job parameters and their defaults; run-now may set only these. */
-  parameters: Record<string, string>;
-  /** Concurrent runs allowed; further runs queue (queueing is on, as in the bundle). */
-  maxConcurrentRuns: number;
-}
+import { LocalJobRuns } from './localJobRuns';
+import { errorMessage } from '../errorMessage';
 
 export interface LocalJobsApiOptions {
   /** The bearer token requests must carry. */
@@ -50,11 +20,6 @@ export interface LocalJobsApiOptions {
   statePath?: string;
   host?: string;
   port?: number;
-}
-
-interface StoredRun {
-  run: Run;
-  token?: string;
 }
 
 class ApiError extends Error {
@@ -68,30 +33,31 @@ class ApiError extends Error {
 }
 
 const invalid = (message: string) => new ApiError(400, 'INVALID_PARAMETER_VALUE', message);
-const ACTIVE: readonly RunLifeCycleState[] = ['QUEUED', 'PENDING', 'RUNNING', 'TERMINATING'];
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
- * A local stand-in for a workspace's Jobs API 2.2: the same paths, JSON shapes, errors and run life
- * cycle (QUEUED → PENDING → RUNNING → TERMINATING → TERMINATED with a result), idempotency tokens,
- * max concurrent runs with a queue. Its one job runs through a JobRunner (the DuckDB lakehouse).
+ * A local stand-in for a workspace's Jobs API 2.2: the same paths, JSON shapes and errors, over the
+ * runs of its one job (LocalJobRuns: life cycle, queue, idempotency tokens, persistence), which a
+ * JobRunner (the DuckDB lakehouse) executes. This file is the HTTP face: routes, authentication and
+ * request validation.
  */
 export class LocalJobsApi {
-  private readonly runs = new Map<number, StoredRun>();
-  private readonly tokens = new Map<string, number>();
-  private readonly running = new Map<number, AbortController>();
-  private readonly settled = new Set<Promise<void>>();
-  private nextRunId = 1001;
   private server?: http.Server;
-  private closing = false;
+  private readonly runs: LocalJobRuns;
 
-  private constructor(private readonly options: LocalJobsApiOptions) {}
+  private constructor(private readonly options: LocalJobsApiOptions) {
+    this.runs = new LocalJobRuns({
+      job: options.job,
+      runner: options.runner,
+      statePath: options.statePath,
+      runPageUrl: (runId) => `${this.url}/#job/${options.job.jobId}/run/${runId}`,
+    });
+  }
 
   static async start(options: LocalJobsApiOptions): Promise<LocalJobsApi> {
     const api = new LocalJobsApi(options);
-    api.restore();
     await api.listen();
-    api.schedule();
+    api.runs.start();
     return api;
   }
 
@@ -102,19 +68,16 @@ export class LocalJobsApi {
 
   /** Stops accepting requests; runs in progress are cancelled, queued runs stay queued for a restart. */
   async close(): Promise<void> {
-    this.closing = true;
     await new Promise<void>((resolve) => {
       this.server?.close(() => resolve());
       this.server?.closeAllConnections();
     });
-    for (const controller of this.running.values()) controller.abort(new Error('the local Jobs API stopped'));
-    await Promise.all(this.settled);
-    this.save();
+    await this.runs.close(new Error('the local Jobs API stopped'));
   }
 
   /** Waits until no run is queued or running. */
-  async idle(): Promise<void> {
-    while (this.settled.size > 0) await Promise.all(this.settled);
+  idle(): Promise<void> {
+    return this.runs.idle();
   }
 
   private async listen(): Promise<void> {
@@ -123,7 +86,7 @@ export class LocalJobsApi {
         .then(({ status, body }) => send(response, status, body))
         .catch((error: unknown) => {
           const apiError =
-            error instanceof ApiError ? error : new ApiError(500, 'INTERNAL_ERROR', (error as Error).message);
+            error instanceof ApiError ? error : new ApiError(500, 'INTERNAL_ERROR', errorMessage(error));
           send(response, apiError.status, { error_code: apiError.errorCode, message: apiError.message });
         });
     });
@@ -170,7 +133,7 @@ export class LocalJobsApi {
     const job = this.options.job;
     const jobId = integerField(body, 'job_id', true)!;
     if (jobId !== job.jobId) throw invalid(`Job ${jobId} does not exist.`);
-    const parameters = { ...job.parameters };
+    const parameters: Record<string, string> = {};
     if (body.job_parameters !== undefined) {
       if (!isPlainObject(body.job_parameters)) throw invalid('job_parameters must be a map of strings.');
       for (const [name, value] of Object.entries(body.job_parameters)) {
@@ -187,61 +150,17 @@ export class LocalJobsApi {
           `idempotency_token must be a string of 1 to ${IDEMPOTENCY_TOKEN_MAX_LENGTH} characters.`,
         );
       }
-      const existing = this.tokens.get(token);
-      if (existing !== undefined) return { run_id: existing, number_in_job: existing };
     }
-    const runId = this.nextRunId++;
-    const now = Date.now();
-    const run: Run = {
-      job_id: job.jobId,
-      run_id: runId,
-      number_in_job: runId,
-      original_attempt_run_id: runId,
-      run_name: job.name,
-      run_type: 'JOB_RUN',
-      trigger: 'ONE_TIME',
-      run_page_url: `${this.url}/#job/${job.jobId}/run/${runId}`,
-      state: { life_cycle_state: 'QUEUED', state_message: '' },
-      status: { state: 'QUEUED' },
-      job_parameters: Object.entries(job.parameters).map(([name, fallback]) => ({
-        name,
-        default: fallback,
-        value: parameters[name],
-      })),
-      tasks: this.options.runner.taskKeys.map((taskKey, i) => ({
-        task_key: taskKey,
-        run_id: runId * 10 + i + 1,
-        state: { life_cycle_state: 'QUEUED' },
-        status: { state: 'QUEUED' },
-      })),
-      start_time: now,
-      end_time: 0,
-      setup_duration: 0,
-      execution_duration: 0,
-      cleanup_duration: 0,
-      queue_duration: 0,
-      attempt_number: 0,
-    };
-    this.runs.set(runId, { run, token: token as string | undefined });
-    if (typeof token === 'string') this.tokens.set(token, runId);
-    this.schedule();
-    this.save();
+    const runId = this.runs.submit(parameters, token);
     return { run_id: runId, number_in_job: runId };
   }
 
   private getRun(url: URL): Run {
-    return this.find(integerParam(url, 'run_id')).run;
+    return this.find(integerParam(url, 'run_id'));
   }
 
   private cancel(body: Record<string, unknown>): Record<string, never> {
-    const stored = this.find(integerField(body, 'run_id', true)!);
-    const state = stored.run.state.life_cycle_state;
-    if (state === 'QUEUED' || state === 'PENDING') {
-      finish(stored.run, 'CANCELED', 'Run cancelled.', Date.now());
-      this.save();
-    } else if (state === 'RUNNING') {
-      this.running.get(stored.run.run_id)?.abort(new Error('Run cancelled.'));
-    }
+    this.runs.cancel(this.find(integerField(body, 'run_id', true)!).run_id);
     return {};
   }
 
@@ -260,12 +179,7 @@ export class LocalJobsApi {
     if (activeOnly && completedOnly) throw invalid('active_only and completed_only cannot both be true.');
     const jobId = url.searchParams.has('job_id') ? integerParam(url, 'job_id') : undefined;
     const offset = url.searchParams.has('page_token') ? pageOffset(url.searchParams.get('page_token')!) : 0;
-    const matching = [...this.runs.values()]
-      .map((s) => s.run)
-      .filter((run) => jobId === undefined || run.job_id === jobId)
-      .filter((run) => !activeOnly || ACTIVE.includes(run.state.life_cycle_state))
-      .filter((run) => !completedOnly || !ACTIVE.includes(run.state.life_cycle_state))
-      .sort((a, b) => b.run_id - a.run_id);
+    const matching = this.runs.list({ jobId, activeOnly, completedOnly });
     const page = matching.slice(offset, offset + limit);
     const hasMore = offset + limit < matching.length;
     return {
@@ -276,159 +190,10 @@ export class LocalJobsApi {
     };
   }
 
-  private find(runId: number): StoredRun {
-    const stored = this.runs.get(runId);
-    if (!stored) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Run ${runId} does not exist.`);
-    return stored;
-  }
-
-  /** Starts queued runs, oldest first, while fewer than max_concurrent_runs are active. */
-  private schedule(): void {
-    if (this.closing) return;
-    const queued = [...this.runs.values()]
-      .map((s) => s.run)
-      .filter((run) => run.state.life_cycle_state === 'QUEUED')
-      .sort((a, b) => a.run_id - b.run_id);
-    for (const run of queued) {
-      if (this.running.size >= this.options.job.maxConcurrentRuns) {
-        run.state.queue_reason = 'Queued due to reaching maximum concurrent runs of 1.';
-        run.status = {
-          state: 'QUEUED',
-          queue_details: { code: 'ACTIVE_RUNS_LIMIT_REACHED', message: run.state.queue_reason },
-        };
-        continue;
-      }
-      const controller = new AbortController();
-      this.running.set(run.run_id, controller);
-      const execution = this.execute(run, controller.signal).finally(() => {
-        this.running.delete(run.run_id);
-        this.settled.delete(execution);
-        this.save();
-        this.schedule();
-      });
-      this.settled.add(execution);
-    }
-  }
-
-  private async execute(run: Run, signal: AbortSignal): Promise<void> {
-    const queuedAt = run.start_time!;
-    setLifeCycle(run, 'PENDING', 'PENDING');
-    run.queue_duration = Date.now() - queuedAt;
-    // Yield once, so a poll can see PENDING and RUNNING as on a workspace.
-    await new Promise((resolve) => setImmediate(resolve));
-    const executing = Date.now();
-    setLifeCycle(run, 'RUNNING', 'RUNNING');
-    for (const task of run.tasks ?? []) {
-      setLifeCycle(task, 'RUNNING', 'RUNNING');
-      task.start_time = executing;
-    }
-    const parameters = Object.fromEntries((run.job_parameters ?? []).map((p) => [p.name, p.value ?? '']));
-    let result: RunResultState = 'SUCCESS';
-    let message = '';
-    let failedTask: string | undefined;
-    try {
-      await this.options.runner.run(parameters, { runId: run.run_id, signal });
-    } catch (error) {
-      result = signal.aborted ? 'CANCELED' : 'FAILED';
-      failedTask = error instanceof JobTaskError ? error.taskKey : this.options.runner.taskKeys[0];
-      message = signal.aborted
-        ? String((signal.reason as Error)?.message ?? 'Run cancelled.')
-        : `Task ${failedTask} failed with message: ${(error as Error).message}`;
-    }
-    const now = Date.now();
-    run.execution_duration = now - executing;
-    setLifeCycle(run, 'TERMINATING', 'TERMINATING');
-    finish(run, result, message, now, failedTask);
-  }
-
-  private restore(): void {
-    const file = this.options.statePath;
-    if (!file || !fs.existsSync(file)) return;
-    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { nextRunId: number; runs: StoredRun[] };
-    this.nextRunId = saved.nextRunId;
-    for (const stored of saved.runs) {
-      // A run the previous process was executing did not finish: its transaction rolled back.
-      if (
-        ACTIVE.includes(stored.run.state.life_cycle_state) &&
-        stored.run.state.life_cycle_state !== 'QUEUED'
-      ) {
-        finish(
-          stored.run,
-          'FAILED',
-          'The local Jobs API stopped during the run.',
-          Date.now(),
-          undefined,
-          'INTERNAL_ERROR',
-        );
-      }
-      this.runs.set(stored.run.run_id, stored);
-      if (stored.token) this.tokens.set(stored.token, stored.run.run_id);
-    }
-  }
-
-  private save(): void {
-    const file = this.options.statePath;
-    if (!file) return;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const temporary = `${file}.tmp`;
-    fs.writeFileSync(temporary, JSON.stringify({ nextRunId: this.nextRunId, runs: [...this.runs.values()] }));
-    fs.renameSync(temporary, file);
-  }
-}
-
-function setLifeCycle(target: Run | RunTask, lifeCycle: RunLifeCycleState, status: RunStatusState): void {
-  target.state = { ...target.state, life_cycle_state: lifeCycle, queue_reason: undefined };
-  target.status = { state: status };
-}
-
-function finish(
-  run: Run,
-  result: RunResultState,
-  message: string,
-  now: number,
-  failedTask?: string,
-  lifeCycle: RunLifeCycleState = 'TERMINATED',
-): void {
-  const code = result === 'SUCCESS' ? 'SUCCESS' : result === 'CANCELED' ? 'CANCELED' : 'RUN_EXECUTION_ERROR';
-  const type =
-    result === 'SUCCESS' ? 'SUCCESS' : lifeCycle === 'INTERNAL_ERROR' ? 'INTERNAL_ERROR' : 'CLIENT_ERROR';
-  run.state = {
-    life_cycle_state: lifeCycle,
-    result_state: result,
-    state_message: message,
-    user_cancelled_or_timedout: result === 'CANCELED',
-  };
-  run.status = { state: 'TERMINATED', termination_details: { code, type, message } };
-  run.end_time = now;
-  run.run_duration = now - run.start_time!;
-  let upstreamFailed = false;
-  for (const task of run.tasks ?? []) {
-    const taskResult: RunResultState =
-      result === 'SUCCESS'
-        ? 'SUCCESS'
-        : upstreamFailed
-          ? 'UPSTREAM_FAILED'
-          : task.task_key === failedTask
-            ? result
-            : 'SUCCESS';
-    if (task.task_key === failedTask || (result !== 'SUCCESS' && !failedTask)) upstreamFailed = true;
-    const taskMessage =
-      task.task_key === failedTask
-        ? message
-        : taskResult === 'UPSTREAM_FAILED'
-          ? 'Upstream task failed.'
-          : '';
-    task.state = { life_cycle_state: lifeCycle, result_state: taskResult, state_message: taskMessage };
-    task.status = {
-      state: 'TERMINATED',
-      termination_details: {
-        code:
-          taskResult === 'SUCCESS' ? 'SUCCESS' : taskResult === 'UPSTREAM_FAILED' ? 'UPSTREAM_FAILED' : code,
-        type: taskResult === 'SUCCESS' ? 'SUCCESS' : type,
-        message: taskMessage,
-      },
-    };
-    task.end_time = now;
+  private find(runId: number): Run {
+    const run = this.runs.get(runId);
+    if (!run) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Run ${runId} does not exist.`);
+    return run;
   }
 }
 

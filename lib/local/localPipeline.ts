@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { AppConfig } from '../config';
+import type { DatabricksAuth } from '../databricks/jobsClient';
 import { LocalJobsApi } from './localJobsApi';
 import { LakehouseJob, lakehouseJobDefinition } from '../lakehouse/lakehouseJob';
 import { BatchResult, LocalLakehouse } from '../lakehouse/localLakehouse';
@@ -13,14 +14,21 @@ import {
   capturedBlobOf,
   recordCaptureFile,
 } from '../pipeline/captureRecording';
-import { BacklogPorts, BacklogReport, backlogPorts, backlogSettings, runBacklog } from '../operate/backlog';
+import { BacklogPorts, BacklogReport, runBacklog } from '../operate/backlog';
 import { PipelineStatus, collectStatus } from '../operate/status';
-import { costRates } from '../operate/costModel';
 import { GoldAnswer, goldAnswer, warehouseGold } from '../operate/goldReport';
 import { LocalDriver } from './localDriver';
 import { PipelinePorts } from '../pipeline/pipelineActions';
-import { databricksAuth, openPipelinePorts } from '../host/pipelinePorts';
-import { PipelineEvent, PipelineState, pipelineSettings } from '../pipeline/pipelineDecision';
+import { backlogPorts, openPipelinePorts } from '../host/pipelinePorts';
+import {
+  backlogSettings,
+  costRates,
+  databricksAuth,
+  pipelineSettings,
+  warehouseSettings,
+} from '../host/settings';
+import { PipelineEvent, PipelineState } from '../pipeline/pipelineDecision';
+import { errorMessage } from '../errorMessage';
 
 /** One point of the backlog over time: unfinished files and bytes when a report ran. */
 export interface BacklogPoint {
@@ -71,7 +79,7 @@ export class LocalPipeline {
       },
       {
         intervalMs: watchIntervalMs,
-        onError: (error) => ports.log({ event: 'watchFailed', error: (error as Error).message }),
+        onError: (error) => ports.log({ event: 'watchFailed', error: errorMessage(error) }),
       },
     );
     if (watchIntervalMs > 0) this.watcher.start();
@@ -80,7 +88,7 @@ export class LocalPipeline {
   static async open(options: LocalPipelineOptions): Promise<LocalPipeline> {
     const { config, log } = options;
     let embedded: { api: LocalJobsApi; lakehouse: LocalLakehouse; job: LakehouseJob } | undefined;
-    let jobs: { host: string; auth: ReturnType<typeof databricksAuth> };
+    let jobs: { host: string; auth: DatabricksAuth };
     if (config.DATABRICKS_HOST.kind === 'embedded') {
       const token = config.DATABRICKS_TOKEN ?? randomBytes(24).toString('base64url');
       const lakehouse = await LocalLakehouse.open(path.join(config.LOCAL_DATA_DIR, 'lakehouse.duckdb'), {
@@ -96,7 +104,7 @@ export class LocalPipeline {
       embedded = { api, lakehouse, job };
       jobs = { host: api.url, auth: { token } };
     } else {
-      jobs = { host: config.DATABRICKS_HOST.url, auth: databricksAuth(config) };
+      jobs = { host: config.DATABRICKS_HOST.url, auth: await databricksAuth(config) };
     }
     const ports = await openPipelinePorts(config, jobs, log);
     const captureStore = captureStoreForConnection(config.CaptureStorage, config.CAPTURE_CONTAINER);
@@ -117,7 +125,7 @@ export class LocalPipeline {
       const tick = () => {
         pipeline.backlogRun ??= pipeline
           .backlog()
-          .catch((error: unknown) => log({ event: 'backlogFailed', error: (error as Error).message }))
+          .catch((error: unknown) => log({ event: 'backlogFailed', error: errorMessage(error) }))
           .finally(() => (pipeline.backlogRun = undefined));
       };
       tick();
@@ -181,7 +189,7 @@ export class LocalPipeline {
   async gold(): Promise<GoldAnswer> {
     if (this.lakehouse) return goldAnswer(this.lakehouse, 'duckdb');
     const host = this.config.DATABRICKS_HOST as { kind: 'url'; url: string };
-    return warehouseGold(this.config, host.url, databricksAuth(this.config));
+    return warehouseGold(warehouseSettings(this.config), host.url, await databricksAuth(this.config));
   }
 
   private triggerDeps(): CaptureTriggerDeps {

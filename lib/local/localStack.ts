@@ -4,7 +4,8 @@ import { FINAL_STATES, LedgerFile } from '../ledger/ledger';
 import { LocalHttpApi } from './localHttpApi';
 import { LocalPipeline } from './localPipeline';
 import { EmulatorSink } from '../publish/orderPublisher';
-import { emulatorSettings } from '../cli/simulateCommand';
+import { emulatorSettings } from '../host/settings';
+import { errorMessage } from '../errorMessage';
 
 /**
  * The whole local loop in this process: the emulated Event Hubs + Capture (fed by the publish API
@@ -34,7 +35,7 @@ export class LocalStack {
       // Delivered at once, as Event Grid would; the watcher is the safety net.
       onFileCaptured: (file) => {
         pipeline.watcher.notify({ path: file.path, bytes: file.bytes }).catch((error: unknown) => {
-          options.log({ event: 'deliveryFailed', path: file.path, error: (error as Error).message });
+          options.log({ event: 'deliveryFailed', path: file.path, error: errorMessage(error) });
         });
       },
     });

@@ -1,15 +1,14 @@
 import { RestError, TableClient } from '@azure/data-tables';
 import { CapturePathFormat } from '../capture/capturePath';
-import type { AppConfig } from '../config';
 import { Run } from '../databricks/jobsApi';
 import { JobsClient } from '../databricks/jobsClient';
-import { FINAL_STATES, Ledger, LedgerFile, hourOf, pathHour, storageTableClient } from '../ledger/ledger';
+import { FINAL_STATES, Ledger, LedgerFile, hourOf, pathHour } from '../ledger/ledger';
 import { CaptureTriggerDeps, recordCaptureFile } from '../pipeline/captureRecording';
 import { CaptureStore } from '../storage/captureStore';
 
 const HOUR = 3_600_000;
 
-/** What the backlog timer reports (DESIGN.md, "Backlog timer"): one JSON line, and the dashboard's. */
+/** What the backlog timer reports (docs/architecture.md): one JSON line, and the dashboard's. */
 export interface BacklogReport {
   at: string;
   unfinished: { files: number; bytes: number; oldestAgeSeconds: number | null };
@@ -32,18 +31,6 @@ export interface BacklogSettings {
   captureWindowMs: number;
   graceMs: number;
   retentionMs: number;
-}
-
-export function backlogSettings(config: AppConfig): BacklogSettings {
-  return {
-    format: config.CAPTURE_PATH_FORMAT,
-    namespace: config.EVENTHUB_NAMESPACE,
-    eventHub: config.EVENTHUB_NAME,
-    partitions: config.EVENTHUB_PARTITIONS,
-    captureWindowMs: config.CAPTURE_WINDOW_SECONDS * 1000,
-    graceMs: config.BACKLOG_GRACE_MINUTES * 60_000,
-    retentionMs: config.RETENTION_DAYS * 24 * HOUR,
-  };
 }
 
 /** Where the timer stopped: every file of every hour before `hour` is in the ledger. */
@@ -120,25 +107,6 @@ export interface BacklogPorts {
   jobId: number;
   /** The trigger's dependencies, to re-trigger a lost file through the normal path. */
   trigger: CaptureTriggerDeps;
-}
-
-/** The timer's ports: the orchestration's ledger and Jobs client, the capture store, the watermark. */
-export function backlogPorts(
-  config: AppConfig,
-  ports: { ledger: Ledger; jobs: JobsClient; jobId: number },
-  captureStore: CaptureStore,
-  signal: CaptureTriggerDeps['signal'],
-): BacklogPorts {
-  return {
-    ledger: ports.ledger,
-    watermarks: new WatermarkStore(
-      storageTableClient(config.AzureWebJobsStorage, `${config.LEDGER_TABLE}State`),
-    ),
-    captureStore,
-    jobs: ports.jobs,
-    jobId: ports.jobId,
-    trigger: { ledger: ports.ledger, pathFormat: config.CAPTURE_PATH_FORMAT, signal },
-  };
 }
 
 /**

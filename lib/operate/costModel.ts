@@ -1,5 +1,5 @@
 /**
- * Which mode should I run? The cost model of DESIGN.md: cost is compute uptime × DBU rate × price,
+ * Which mode should I run? The cost model (docs/architecture.md): cost is compute uptime × DBU rate × price,
  * where the event-driven job's uptime is its runs' durations plus a start-up per run, and the
  * continuous pipeline's is the whole day. Pure: every input is a number someone can check.
  */
@@ -181,23 +181,6 @@ function breakEven(
     else high = mid;
   }
   return Number(high.toPrecision(3));
-}
-
-/** The configured rates (COST_* settings). */
-export function costRates(config: {
-  COST_JOB_DBU_PER_HOUR: number;
-  COST_JOB_STARTUP_SECONDS: number;
-  COST_CONTINUOUS_DBU_PER_HOUR: number;
-  COST_PRICE_PER_DBU: number;
-  COST_CONTINUOUS_LATENCY_SECONDS: number;
-}): CostRates {
-  return {
-    jobDbuPerHour: config.COST_JOB_DBU_PER_HOUR,
-    jobStartupSeconds: config.COST_JOB_STARTUP_SECONDS,
-    continuousDbuPerHour: config.COST_CONTINUOUS_DBU_PER_HOUR,
-    pricePerDbu: config.COST_PRICE_PER_DBU,
-    continuousLatencySeconds: config.COST_CONTINUOUS_LATENCY_SECONDS,
-  };
 }
 
 /** Until runs are measured: a serverless run's fixed work and its load rate (assumptions, see README). */

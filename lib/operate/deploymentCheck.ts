@@ -1,6 +1,7 @@
 import type { CdcEvent } from '../cdc/event';
 import type { GoldAnswer } from './goldReport';
 import type { PipelineStatus } from './status';
+import { errorMessage } from '../errorMessage';
 
 /** A smoke-test step that failed: which one, and why. */
 export class SmokeTestError extends Error {
@@ -55,7 +56,7 @@ export async function smokeTest(options: SmokeTestOptions): Promise<SmokeTestRes
     } catch (error) {
       throw new SmokeTestError(
         step,
-        `${init?.method ?? 'GET'} ${url.origin}${url.pathname}: ${(error as Error).message}`,
+        `${init?.method ?? 'GET'} ${url.origin}${url.pathname}: ${errorMessage(error)}`,
       );
     }
     const text = await response.text();

@@ -1,4 +1,3 @@
-import type { AppConfig } from '../config';
 import { SqlWarehouse, SqlWarehouseError } from '../databricks/sqlWarehouse';
 import { GoldKpis, GoldSource, goldKpis } from '../lakehouse/goldSummary';
 import type { DatabricksAuth } from '../databricks/jobsClient';
@@ -28,29 +27,29 @@ export async function goldAnswer(
   }
 }
 
-/** The SQL warehouse configured for the workspace at `workspaceUrl`, or undefined without an HTTP path. */
+/** The warehouse that serves gold: its HTTP path, and the lakehouse's catalog and schema. */
+export interface WarehouseSettings {
+  httpPath: string;
+  catalog: string;
+  schema: string;
+}
+
+/** The SQL warehouse of the workspace at `workspaceUrl`, or undefined when none is configured. */
 export function configuredWarehouse(
-  config: AppConfig,
+  warehouse: WarehouseSettings | undefined,
   workspaceUrl: string,
   auth: DatabricksAuth,
 ): SqlWarehouse | undefined {
-  if (!config.DATABRICKS_SQL_HTTP_PATH) return undefined;
-  return new SqlWarehouse({
-    workspaceUrl,
-    httpPath: config.DATABRICKS_SQL_HTTP_PATH,
-    catalog: config.DATABRICKS_CATALOG,
-    schema: config.DATABRICKS_SCHEMA,
-    auth,
-  });
+  return warehouse && new SqlWarehouse({ workspaceUrl, ...warehouse, auth });
 }
 
 /** The gold API's answer from the configured SQL warehouse, one session for the read. */
 export async function warehouseGold(
-  config: AppConfig,
+  settings: WarehouseSettings | undefined,
   workspaceUrl: string,
   auth: DatabricksAuth,
 ): Promise<GoldAnswer> {
-  const warehouse = configuredWarehouse(config, workspaceUrl, auth);
+  const warehouse = configuredWarehouse(settings, workspaceUrl, auth);
   try {
     return await goldAnswer(warehouse, 'sql-warehouse');
   } finally {

@@ -1,7 +1,8 @@
 import { CaptureFileError, summarizeCaptureFile } from '../capture/captureFileReader';
 import { CapturePathFormat } from '../capture/capturePath';
 import { Ledger, LedgerFile } from '../ledger/ledger';
-import { FileRef, fileRefOf } from './pipelineDecision';
+import { fileRefOf } from '../ledger/fileRefs';
+import { FileRef } from './pipelineDecision';
 
 /**
  * Event Grid's Microsoft.Storage.BlobCreated event (Event Grid schema), the fields this app reads.

@@ -1,17 +1,11 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { Run } from '../databricks/jobsApi';
 import { JobsApiError, JobsClient } from '../databricks/jobsClient';
-import { Ledger, LedgerFile, LedgerPatch } from '../ledger/ledger';
+import { toOpenFile } from '../ledger/fileRefs';
+import { Ledger, LedgerPatch } from '../ledger/ledger';
 import { BatchManifest, manifestBlobName, toLakehouseUrl } from '../lakehouse/manifest';
-import {
-  ApiFailure,
-  Batch,
-  OpenFile,
-  PipelineAction,
-  PipelineEvent,
-  RunOutcome,
-  fileRefOf,
-} from './pipelineDecision';
+import { ApiFailure, Batch, OpenFile, PipelineAction, PipelineEvent, RunOutcome } from './pipelineDecision';
+import { errorMessage } from '../errorMessage';
 
 /** Where batch manifests are written; returns the `manifest_path` the job reads. */
 export interface ManifestStore {
@@ -215,15 +209,5 @@ export function failureOf(error: unknown): ApiFailure {
     };
   }
   // Storage and network failures of the ledger or manifest writes: worth another try.
-  return { kind: 'transient', message: (error as Error).message ?? String(error) };
-}
-
-function toOpenFile(file: LedgerFile): OpenFile {
-  return {
-    ...fileRefOf(file),
-    state: file.state as OpenFile['state'],
-    batchId: file.batchId,
-    attempt: file.batchAttempt,
-    runId: file.runId ? Number(file.runId) : undefined,
-  };
+  return { kind: 'transient', message: errorMessage(error) };
 }

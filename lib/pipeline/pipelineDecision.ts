@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { AppConfig } from '../config';
-import type { LedgerFile } from '../ledger/ledger';
 
 /**
  * What the orchestration does next, as a pure function of its state, the result of its last action
- * and the time (DESIGN.md, "Orchestration"). The Durable orchestrator and the local driver are thin
+ * and the time (docs/architecture.md). The Durable orchestrator and the local driver are thin
  * loops that perform the returned action and feed its result back in.
  */
 
@@ -23,23 +21,6 @@ export interface PipelineSettings {
   maxSteps: number;
 }
 
-/** Actions between two continue-as-new of the Durable orchestration (keeps its history small). */
-const MAX_STEPS = 200;
-
-export function pipelineSettings(config: AppConfig): PipelineSettings {
-  return {
-    batchWaitMs: config.BATCH_WAIT_SECONDS * 1000,
-    batchMaxFiles: config.BATCH_MAX_FILES,
-    batchMaxBytes: config.BATCH_MAX_BYTES,
-    pollMs: config.RUN_POLL_SECONDS * 1000,
-    maxAttempts: config.RUN_MAX_ATTEMPTS,
-    retryBaseMs: config.RETRY_BASE_SECONDS * 1000,
-    retryMaxMs: config.RETRY_MAX_SECONDS * 1000,
-    sweepMs: config.LEDGER_SWEEP_SECONDS * 1000,
-    maxSteps: MAX_STEPS,
-  };
-}
-
 /** A recorded Capture file, as the orchestration carries it. */
 export interface FileRef {
   path: string;
@@ -50,12 +31,6 @@ export interface FileRef {
   triggeredAt: number;
   /** Runs launched with this file so far. */
   attempts: number;
-}
-
-/** A ledger row as the orchestration carries it. */
-export function fileRefOf(row: LedgerFile): FileRef {
-  const { path, url, bytes, records, triggeredAt, attempts } = row;
-  return { path, url, bytes, records, triggeredAt: Date.parse(triggeredAt), attempts: attempts ?? 0 };
 }
 
 /** A file of the ledger's open set: pending, or in a batch of an earlier incarnation. */

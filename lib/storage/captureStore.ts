@@ -7,9 +7,10 @@ import {
   ContainerClient,
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
-import type { StorageConnection } from '../config';
+import type { StorageConnection } from './storageConnection';
 import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, isDevStorageUrl } from './devStorage';
 import { Location, formatLocation, parseLocation } from './location';
+import { errorMessage } from '../errorMessage';
 
 /** A Capture file as listed: its path relative to the location, and its size. */
 export interface StoredCaptureFile {
@@ -160,7 +161,7 @@ export class DirectoryCaptureStore implements CaptureStore {
       for await (const chunk of stream) yield chunk as Buffer;
     } catch (error) {
       throw new CaptureStoreError(
-        `cannot read ${filePath} in ${this.description}: ${(error as Error).message}`,
+        `cannot read ${filePath} in ${this.description}: ${errorMessage(error)}`,
         this.description,
         {
           cause: error,
@@ -238,7 +239,7 @@ export class BlobCaptureStore implements CaptureStore {
       body = (await blob.download(0, undefined, { abortSignal: options.signal })).readableStreamBody;
     } catch (error) {
       throw new CaptureStoreError(
-        `cannot read ${filePath} in ${this.description}: ${(error as Error).message}`,
+        `cannot read ${filePath} in ${this.description}: ${errorMessage(error)}`,
         this.description,
         {
           cause: error,

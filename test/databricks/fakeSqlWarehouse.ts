@@ -14,6 +14,7 @@ import {
   TOperationState,
   TTypeId,
 } from '@databricks/sql/thrift/TCLIService_types';
+import { errorMessage } from '../../lib/errorMessage';
 
 /** What the fake warehouse runs: column names and DuckDB type names, and rows as JSON values. */
 export interface FakeWarehouseEngine {
@@ -83,7 +84,7 @@ export async function startFakeSqlWarehouse(
           status: {
             statusCode: TStatusCode.ERROR_STATUS,
             sqlState: '42000',
-            errorMessage: `[PARSE_SYNTAX_ERROR] ${(error as Error).message}`,
+            errorMessage: `[PARSE_SYNTAX_ERROR] ${errorMessage(error)}`,
           },
         };
       }

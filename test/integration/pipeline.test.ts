@@ -3,7 +3,8 @@ import { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { AppConfig } from '../../lib/config';
 import { JobsClient } from '../../lib/databricks/jobsClient';
-import { JobRunner, JobTaskError, LocalJobsApi } from '../../lib/local/localJobsApi';
+import { JobRunner, JobTaskError } from '../../lib/databricks/jobRunner';
+import { LocalJobsApi } from '../../lib/local/localJobsApi';
 import { LakehouseJob, lakehouseJobDefinition } from '../../lib/lakehouse/lakehouseJob';
 import { LocalLakehouse } from '../../lib/lakehouse/localLakehouse';
 import { LedgerFile, TableLedger } from '../../lib/ledger/ledger';
@@ -21,6 +22,7 @@ import {
   pipelineConfig,
   pipelineEnv,
 } from '../support/pipelineFixtures';
+import { errorMessage } from '../../lib/errorMessage';
 
 jest.setTimeout(120_000);
 
@@ -322,7 +324,7 @@ describe('local pipeline killed mid-run and restarted', () => {
     try {
       await allFinal(ledger, 12);
     } catch (error) {
-      throw new Error(`${(error as Error).message}; the pipeline's log:\n${child.log.slice(-3000)}`);
+      throw new Error(`${errorMessage(error)}; the pipeline's log:\n${child.log.slice(-3000)}`);
     } finally {
       await child.stop();
     }

@@ -6,10 +6,12 @@ import path from 'node:path';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { Run } from '../../lib/databricks/jobsApi';
 import { DATABRICKS_SCOPE, JobsApiError, JobsClient, retryAfterMs } from '../../lib/databricks/jobsClient';
-import { JobRunner, JobTaskError, LocalJobsApi } from '../../lib/local/localJobsApi';
+import { JobRunner, JobTaskError } from '../../lib/databricks/jobRunner';
+import { LocalJobsApi } from '../../lib/local/localJobsApi';
 import { lakehouseJobDefinition } from '../../lib/lakehouse/lakehouseJob';
 import { failureOf, runOutcome } from '../../lib/pipeline/pipelineActions';
 import { eventually } from '../support/pipelineFixtures';
+import { errorMessage } from '../../lib/errorMessage';
 
 const TOKEN = 'dapi-test-token';
 
@@ -340,7 +342,7 @@ describe('Jobs client against a plain HTTP server', () => {
       .getRun(1)
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: undefined, errorCode: 'NETWORK_ERROR', transient: true });
-    expect((error as Error).message).toMatch(/ECONNREFUSED/);
+    expect(errorMessage(error)).toMatch(/ECONNREFUSED/);
   });
 
   it('sends an Entra ID token for the Azure Databricks scope, fetched once while valid', async () => {

@@ -1,6 +1,6 @@
 """Bronze task: loads exactly the batch's Capture files, listed in its manifest, into bronze.
 
-The manifest (written by the Functions app before run-now; DESIGN.md, "Manifest") is JSON:
+The manifest (written by the Functions app before run-now; docs/architecture.md) is JSON:
   {"batch_id": "...", "files": [{"url": "abfss://capture@acct.dfs.core.windows.net/ns/hub/0/...avro",
                                   "bytes": 123, "records": 40}, ...]}
 A file already in bronze is skipped (loading is idempotent per file); one Delta append loads the

@@ -3,7 +3,7 @@
 -- type flags, never failing on a malformed body (databricks/parse.sql, infra/duckdb/parse.sql).
 -- Safe to run again for the same batch: every write is replaced or a no-op by lsn.
 
--- The data-quality rules of DESIGN.md, checked in order; `rule` is the first one a record fails.
+-- The data-quality rules (docs/architecture.md), checked in order; `rule` is the first one a record fails.
 -- Evaluated once, into checked_order_events, which the statements after it read.
 CREATE OR REPLACE TEMPORARY VIEW batch_checked AS
 WITH fields AS (

@@ -1,4 +1,4 @@
--- Lakehouse tables (DESIGN.md, "Lakehouse tables"), shared by Databricks and the local DuckDB
+-- Lakehouse tables (docs/architecture.md), shared by Databricks and the local DuckDB
 -- engine. Written in Spark SQL; DuckDB drops `USING DELTA` (lib/lakehouse/sqlText.ts). Databricks
 -- adds liquid clustering on the query keys in databricks/clustering.sql.
 

@@ -1,0 +1,283 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { JobRunner, JobTaskError, LocalJobDefinition } from '../databricks/jobRunner';
+import { Run, RunLifeCycleState, RunResultState, RunStatusState, RunTask } from '../databricks/jobsApi';
+import { errorMessage } from '../errorMessage';
+
+export interface LocalJobRunsOptions {
+  job: LocalJobDefinition;
+  runner: JobRunner;
+  /** Keeps runs and idempotency tokens across restarts. */
+  statePath?: string;
+  /** The run's page, as `run_page_url` reports it. */
+  runPageUrl: (runId: number) => string;
+}
+
+export interface RunFilter {
+  jobId?: number;
+  activeOnly?: boolean;
+  completedOnly?: boolean;
+}
+
+interface StoredRun {
+  run: Run;
+  token?: string;
+}
+
+export const ACTIVE: readonly RunLifeCycleState[] = ['QUEUED', 'PENDING', 'RUNNING', 'TERMINATING'];
+
+/**
+ * The local Jobs API's runs of its one job: the life cycle of a workspace's runs (QUEUED → PENDING →
+ * RUNNING → TERMINATING → TERMINATED with a result), idempotency tokens, max concurrent runs with a
+ * queue, and the state kept in a file across restarts. The HTTP face validates requests; this file
+ * decides what happens to runs.
+ */
+export class LocalJobRuns {
+  private readonly runs = new Map<number, StoredRun>();
+  private readonly tokens = new Map<string, number>();
+  private readonly running = new Map<number, AbortController>();
+  private readonly settled = new Set<Promise<void>>();
+  private nextRunId = 1001;
+  private closing = false;
+
+  constructor(private readonly options: LocalJobRunsOptions) {
+    this.restore();
+  }
+
+  /** A new queued run with these parameters, or the run an earlier call with the same token made. */
+  submit(parameters: Record<string, string>, token?: string): number {
+    const existing = token === undefined ? undefined : this.tokens.get(token);
+    if (existing !== undefined) return existing;
+    const job = this.options.job;
+    const runId = this.nextRunId++;
+    const now = Date.now();
+    const run: Run = {
+      job_id: job.jobId,
+      run_id: runId,
+      number_in_job: runId,
+      original_attempt_run_id: runId,
+      run_name: job.name,
+      run_type: 'JOB_RUN',
+      trigger: 'ONE_TIME',
+      run_page_url: this.options.runPageUrl(runId),
+      state: { life_cycle_state: 'QUEUED', state_message: '' },
+      status: { state: 'QUEUED' },
+      job_parameters: Object.entries(job.parameters).map(([name, fallback]) => ({
+        name,
+        default: fallback,
+        value: parameters[name] ?? fallback,
+      })),
+      tasks: this.options.runner.taskKeys.map((taskKey, i) => ({
+        task_key: taskKey,
+        run_id: runId * 10 + i + 1,
+        state: { life_cycle_state: 'QUEUED' },
+        status: { state: 'QUEUED' },
+      })),
+      start_time: now,
+      end_time: 0,
+      setup_duration: 0,
+      execution_duration: 0,
+      cleanup_duration: 0,
+      queue_duration: 0,
+      attempt_number: 0,
+    };
+    this.runs.set(runId, { run, token });
+    if (token !== undefined) this.tokens.set(token, runId);
+    this.schedule();
+    this.save();
+    return runId;
+  }
+
+  get(runId: number): Run | undefined {
+    return this.runs.get(runId)?.run;
+  }
+
+  /** Cancels a queued run at once and a running one through its signal; a finished run stays as it is. */
+  cancel(runId: number): void {
+    const run = this.runs.get(runId)?.run;
+    const state = run?.state.life_cycle_state;
+    if (state === 'QUEUED' || state === 'PENDING') {
+      finish(run!, 'CANCELED', 'Run cancelled.', Date.now());
+      this.save();
+    } else if (state === 'RUNNING') {
+      this.running.get(runId)?.abort(new Error('Run cancelled.'));
+    }
+  }
+
+  /** Matching runs, newest first. */
+  list(filter: RunFilter): Run[] {
+    return [...this.runs.values()]
+      .map((s) => s.run)
+      .filter((run) => filter.jobId === undefined || run.job_id === filter.jobId)
+      .filter((run) => !filter.activeOnly || ACTIVE.includes(run.state.life_cycle_state))
+      .filter((run) => !filter.completedOnly || !ACTIVE.includes(run.state.life_cycle_state))
+      .sort((a, b) => b.run_id - a.run_id);
+  }
+
+  /** Starts what restore() left queued. */
+  start(): void {
+    this.schedule();
+  }
+
+  /** Waits until no run is queued or running. */
+  async idle(): Promise<void> {
+    while (this.settled.size > 0) await Promise.all(this.settled);
+  }
+
+  /** Runs in progress are cancelled with `reason`; queued runs stay queued for a restart. */
+  async close(reason: Error): Promise<void> {
+    this.closing = true;
+    for (const controller of this.running.values()) controller.abort(reason);
+    await Promise.all(this.settled);
+    this.save();
+  }
+
+  /** Starts queued runs, oldest first, while fewer than max_concurrent_runs are active. */
+  private schedule(): void {
+    if (this.closing) return;
+    const queued = [...this.runs.values()]
+      .map((s) => s.run)
+      .filter((run) => run.state.life_cycle_state === 'QUEUED')
+      .sort((a, b) => a.run_id - b.run_id);
+    for (const run of queued) {
+      if (this.running.size >= this.options.job.maxConcurrentRuns) {
+        run.state.queue_reason = 'Queued due to reaching maximum concurrent runs of 1.';
+        run.status = {
+          state: 'QUEUED',
+          queue_details: { code: 'ACTIVE_RUNS_LIMIT_REACHED', message: run.state.queue_reason },
+        };
+        continue;
+      }
+      const controller = new AbortController();
+      this.running.set(run.run_id, controller);
+      const execution = this.execute(run, controller.signal).finally(() => {
+        this.running.delete(run.run_id);
+        this.settled.delete(execution);
+        this.save();
+        this.schedule();
+      });
+      this.settled.add(execution);
+    }
+  }
+
+  private async execute(run: Run, signal: AbortSignal): Promise<void> {
+    const queuedAt = run.start_time!;
+    setLifeCycle(run, 'PENDING', 'PENDING');
+    run.queue_duration = Date.now() - queuedAt;
+    // Yield once, so a poll can see PENDING and RUNNING as on a workspace.
+    await new Promise((resolve) => setImmediate(resolve));
+    const executing = Date.now();
+    setLifeCycle(run, 'RUNNING', 'RUNNING');
+    for (const task of run.tasks ?? []) {
+      setLifeCycle(task, 'RUNNING', 'RUNNING');
+      task.start_time = executing;
+    }
+    const parameters = Object.fromEntries((run.job_parameters ?? []).map((p) => [p.name, p.value ?? '']));
+    let result: RunResultState = 'SUCCESS';
+    let message = '';
+    let failedTask: string | undefined;
+    try {
+      await this.options.runner.run(parameters, { runId: run.run_id, signal });
+    } catch (error) {
+      result = signal.aborted ? 'CANCELED' : 'FAILED';
+      failedTask = error instanceof JobTaskError ? error.taskKey : this.options.runner.taskKeys[0];
+      message = signal.aborted
+        ? String((signal.reason as Error)?.message ?? 'Run cancelled.')
+        : `Task ${failedTask} failed with message: ${errorMessage(error)}`;
+    }
+    const now = Date.now();
+    run.execution_duration = now - executing;
+    setLifeCycle(run, 'TERMINATING', 'TERMINATING');
+    finish(run, result, message, now, failedTask);
+  }
+
+  private restore(): void {
+    const file = this.options.statePath;
+    if (!file || !fs.existsSync(file)) return;
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { nextRunId: number; runs: StoredRun[] };
+    this.nextRunId = saved.nextRunId;
+    for (const stored of saved.runs) {
+      // A run the previous process was executing did not finish: its transaction rolled back.
+      if (
+        ACTIVE.includes(stored.run.state.life_cycle_state) &&
+        stored.run.state.life_cycle_state !== 'QUEUED'
+      ) {
+        finish(
+          stored.run,
+          'FAILED',
+          'The local Jobs API stopped during the run.',
+          Date.now(),
+          undefined,
+          'INTERNAL_ERROR',
+        );
+      }
+      this.runs.set(stored.run.run_id, stored);
+      if (stored.token) this.tokens.set(stored.token, stored.run.run_id);
+    }
+  }
+
+  private save(): void {
+    const file = this.options.statePath;
+    if (!file) return;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const temporary = `${file}.tmp`;
+    fs.writeFileSync(temporary, JSON.stringify({ nextRunId: this.nextRunId, runs: [...this.runs.values()] }));
+    fs.renameSync(temporary, file);
+  }
+}
+
+function setLifeCycle(target: Run | RunTask, lifeCycle: RunLifeCycleState, status: RunStatusState): void {
+  target.state = { ...target.state, life_cycle_state: lifeCycle, queue_reason: undefined };
+  target.status = { state: status };
+}
+
+function finish(
+  run: Run,
+  result: RunResultState,
+  message: string,
+  now: number,
+  failedTask?: string,
+  lifeCycle: RunLifeCycleState = 'TERMINATED',
+): void {
+  const code = result === 'SUCCESS' ? 'SUCCESS' : result === 'CANCELED' ? 'CANCELED' : 'RUN_EXECUTION_ERROR';
+  const type =
+    result === 'SUCCESS' ? 'SUCCESS' : lifeCycle === 'INTERNAL_ERROR' ? 'INTERNAL_ERROR' : 'CLIENT_ERROR';
+  run.state = {
+    life_cycle_state: lifeCycle,
+    result_state: result,
+    state_message: message,
+    user_cancelled_or_timedout: result === 'CANCELED',
+  };
+  run.status = { state: 'TERMINATED', termination_details: { code, type, message } };
+  run.end_time = now;
+  run.run_duration = now - run.start_time!;
+  let upstreamFailed = false;
+  for (const task of run.tasks ?? []) {
+    const taskResult: RunResultState =
+      result === 'SUCCESS'
+        ? 'SUCCESS'
+        : upstreamFailed
+          ? 'UPSTREAM_FAILED'
+          : task.task_key === failedTask
+            ? result
+            : 'SUCCESS';
+    if (task.task_key === failedTask || (result !== 'SUCCESS' && !failedTask)) upstreamFailed = true;
+    const taskMessage =
+      task.task_key === failedTask
+        ? message
+        : taskResult === 'UPSTREAM_FAILED'
+          ? 'Upstream task failed.'
+          : '';
+    task.state = { life_cycle_state: lifeCycle, result_state: taskResult, state_message: taskMessage };
+    task.status = {
+      state: 'TERMINATED',
+      termination_details: {
+        code:
+          taskResult === 'SUCCESS' ? 'SUCCESS' : taskResult === 'UPSTREAM_FAILED' ? 'UPSTREAM_FAILED' : code,
+        type: taskResult === 'SUCCESS' ? 'SUCCESS' : type,
+        message: taskMessage,
+      },
+    };
+    task.end_time = now;
+  }
+}
