@@ -144,6 +144,19 @@ describe('the repository stands alone', () => {
     expect(landsInside('lib/a/b.ts', ['..', '..', '..', '..'], true)).toBe(false);
   });
 
+  it('names only paths that exist in its documentation', () => {
+    const documents = tracked.filter((file) => file.endsWith('.md') && !file.startsWith('test/fixtures/'));
+    const missing: string[] = [];
+    for (const file of documents) {
+      const text = fs.readFileSync(path.join(REPO_ROOT, file), 'utf8');
+      for (const [, named] of text.matchAll(/`((?:lib|test|functions|infra|bench|docs)\/[\w./-]+)`/g)) {
+        const candidate = named.replace(/\/$/, '');
+        if (!fs.existsSync(path.join(REPO_ROOT, candidate))) missing.push(`${file}: ${named}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   it('keeps the Capture fixtures inside the repository', () => {
     expect(tracked).toContain('test/fixtures/capture/README.md');
     expect(tracked.filter((f) => f.startsWith('test/fixtures/capture/') && f.endsWith('.avro'))).toHaveLength(

@@ -1,4 +1,4 @@
-// The Functions app on the Flex Consumption plan (Node 20), with a system-assigned identity; the host
+// The Functions app on the Flex Consumption plan (Node 22), with a system-assigned identity; the host
 // storage and the deployment package are reached with that identity, never with keys.
 // Flex Consumption: https://learn.microsoft.com/azure/azure-functions/flex-consumption-how-to
 // (Microsoft.Web/sites functionAppConfig, API 2024-04-01). Flex sets the runtime in functionAppConfig:
@@ -58,7 +58,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
       }
-      runtime: { name: 'node', version: '20' }
+      runtime: { name: 'node', version: '22' }
     }
   }
 }

@@ -1,7 +1,9 @@
 /**
  * A JSON parser that keeps each number's source text. The data-quality rules judge numbers by
  * their text (cents round half-up from the text, `12.0` is integral, an lsn can pass 2^53), which
- * `JSON.parse` loses by going through a double.
+ * `JSON.parse` loses by going through a double. Kept by hand rather than a library: the reviver's
+ * source-text access (`context.source`) is missing on Node 20, and JSON libraries that keep number
+ * text do not also decide repeated keys and lone surrogates as the lakehouse engines do (below).
  */
 
 export class JsonNumber {

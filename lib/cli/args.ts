@@ -1,3 +1,4 @@
+// Node's own parseArgs: the CLI needs flags and typed options only, which no dependency does better.
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../errorMessage';
 

@@ -28,6 +28,18 @@ export class AzuriteStartError extends Error {
 
 const HOST = '127.0.0.1';
 
+/** Azurite is a development dependency: an install with --omit=dev (a deployment) leaves it out. */
+function azuriteEntry(): string {
+  try {
+    return require.resolve('azurite/dist/src/azurite.js');
+  } catch (error) {
+    throw new AzuriteStartError(
+      'Azurite is not installed: it is a development dependency, so run `npm install` (not --omit=dev) for the local stack',
+      { cause: error },
+    );
+  }
+}
+
 /**
  * Starts Azurite (blob, queue and table) from the npm package as a child process on loopback.
  * `--skipApiVersionCheck`: Azurite lags the API version of the newest storage SDKs.
@@ -37,7 +49,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     [options.blobPort, options.queuePort, options.tablePort].map((port) => (port ? port : freePort())),
   );
   const args = [
-    require.resolve('azurite/dist/src/azurite.js'),
+    azuriteEntry(),
     '--blobHost',
     HOST,
     '--blobPort',
