@@ -1,5 +1,5 @@
 import { AppConfig } from '../config';
-import { EventHubEmulator } from '../eventHubs/captureEmulator';
+import { EventHubEmulator } from '../local/captureEmulator';
 import { emulatorSettings } from '../host/settings';
 import { OrderSource, ReplaySummary, replayOrders } from '../orders/replay';
 import { CaptureStore, captureStoreForConnection, openCaptureStore } from '../storage/captureStore';

@@ -1,4 +1,4 @@
-import { smokeTest } from '../operate/deploymentCheck';
+import { checkDeployment } from '../operate/deploymentCheck';
 import { integerOption, parseCommandArgs, UsageError } from './args';
 
 export const SMOKE_HELP = `orders-pipeline smoke <app-url> [--key K] [--lines N] [--timeout S] [--json]
@@ -26,7 +26,7 @@ export async function smokeCommand(args: string[], _config: unknown, signal: Abo
   } catch {
     throw new UsageError(`not a URL: "${positionals[0]}"`);
   }
-  const result = await smokeTest({
+  const result = await checkDeployment({
     baseUrl: baseUrl.toString(),
     key: values.key,
     lines: integerOption(values.lines, 'lines', 3, 1),

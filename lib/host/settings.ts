@@ -1,6 +1,6 @@
 import type { AppConfig } from '../config';
 import type { DatabricksAuth } from '../databricks/jobsClient';
-import type { CaptureSettings } from '../eventHubs/captureEmulator';
+import type { CaptureSettings } from '../capture/captureSettings';
 import type { BacklogSettings } from '../operate/backlog';
 import type { CostRates } from '../operate/costModel';
 import type { WarehouseSettings } from '../operate/goldReport';

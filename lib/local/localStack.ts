@@ -1,9 +1,8 @@
 import { AppConfig } from '../config';
-import { EventHubEmulator } from '../eventHubs/captureEmulator';
+import { EmulatorSink, EventHubEmulator } from './captureEmulator';
 import { FINAL_STATES, LedgerFile } from '../ledger/ledger';
 import { LocalHttpApi } from './localHttpApi';
 import { LocalPipeline } from './localPipeline';
-import { EmulatorSink } from '../publish/orderPublisher';
 import { emulatorSettings } from '../host/settings';
 import { errorMessage } from '../errorMessage';
 

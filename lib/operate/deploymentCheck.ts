@@ -4,17 +4,17 @@ import type { PipelineStatus } from './status';
 import { errorMessage } from '../errorMessage';
 
 /** A smoke-test step that failed: which one, and why. */
-export class SmokeTestError extends Error {
+export class DeploymentCheckError extends Error {
   constructor(
     readonly step: 'status' | 'publish' | 'processing' | 'gold',
     message: string,
   ) {
     super(`smoke test, ${step}: ${message}`);
-    this.name = 'SmokeTestError';
+    this.name = 'DeploymentCheckError';
   }
 }
 
-export interface SmokeTestOptions {
+export interface DeploymentCheckOptions {
   /** The app's base URL: `https://<app>.azurewebsites.net`, or the local stack's `http://127.0.0.1:7071`. */
   baseUrl: string;
   /** A function key (Azure); the local stack needs none. */
@@ -27,7 +27,7 @@ export interface SmokeTestOptions {
   abortSignal?: AbortSignal;
 }
 
-export interface SmokeTestResult {
+export interface DeploymentCheckResult {
   transactionNo: string;
   published: number;
   records: { before: number; after: number };
@@ -42,26 +42,33 @@ export interface SmokeTestResult {
  * keeps only tombstones), wait until the ledger has recorded their records and a run that started
  * after them has succeeded (or nothing is unfinished), then read gold afresh.
  */
-export async function smokeTest(options: SmokeTestOptions): Promise<SmokeTestResult> {
+export async function checkDeployment(options: DeploymentCheckOptions): Promise<DeploymentCheckResult> {
   const lines = options.lines ?? 3;
   const timeoutMs = options.timeoutMs ?? 20 * 60_000;
   const pollMs = options.pollMs ?? 5_000;
   const progress = options.progress ?? (() => undefined);
-  const call = async <T>(path: string, step: SmokeTestError['step'], init?: RequestInit): Promise<T> => {
+  const call = async <T>(
+    path: string,
+    step: DeploymentCheckError['step'],
+    init?: RequestInit,
+  ): Promise<T> => {
     const url = new URL(`/api/${path}`, options.baseUrl);
     if (options.key) url.searchParams.set('code', options.key);
     let response: Response;
     try {
       response = await fetch(url, { ...init, signal: options.abortSignal });
     } catch (error) {
-      throw new SmokeTestError(
+      throw new DeploymentCheckError(
         step,
         `${init?.method ?? 'GET'} ${url.origin}${url.pathname}: ${errorMessage(error)}`,
       );
     }
     const text = await response.text();
     if (!response.ok) {
-      throw new SmokeTestError(step, `${url.pathname} answered ${response.status}: ${text.slice(0, 300)}`);
+      throw new DeploymentCheckError(
+        step,
+        `${url.pathname} answered ${response.status}: ${text.slice(0, 300)}`,
+      );
     }
     return JSON.parse(text) as T;
   };
@@ -95,17 +102,20 @@ export async function smokeTest(options: SmokeTestOptions): Promise<SmokeTestRes
     body: JSON.stringify(events),
   });
   if (accepted.accepted.length !== events.length) {
-    throw new SmokeTestError('publish', `${accepted.accepted.length} of ${events.length} events accepted`);
+    throw new DeploymentCheckError(
+      'publish',
+      `${accepted.accepted.length} of ${events.length} events accepted`,
+    );
   }
   progress(
     `published ${events.length} events (transaction ${transactionNo}); waiting for Capture and the trigger`,
   );
 
   let recordedAt: number | undefined;
-  let done: { status: PipelineStatus; run: SmokeTestResult['run'] } | undefined;
+  let done: { status: PipelineStatus; run: DeploymentCheckResult['run'] } | undefined;
   while (!done) {
     if (Date.now() - started > timeoutMs) {
-      throw new SmokeTestError(
+      throw new DeploymentCheckError(
         'processing',
         recordedAt === undefined
           ? `the ledger did not record ${events.length} more records within ${timeoutMs / 1000} s (Capture, Event Grid, the trigger)`

@@ -1,5 +1,4 @@
 import { CdcEvent } from '../cdc/event';
-import { EventHubEmulator } from '../eventHubs/captureEmulator';
 import { ChangeMix, ChangeStreamCounts, changeStream, emptyChangeStreamCounts } from './changeStream';
 import { FoldCounts, emptyFoldCounts, foldOrderLines } from './foldOrderLines';
 import { readOrderCsvTransactions } from './orderCsv';
@@ -37,14 +36,18 @@ export interface ReplaySummary {
 
 const BATCH = 500;
 
+/** Where a replay publishes: the local Capture emulator, whose file counts the summary reports. */
+export interface ReplayHub {
+  publish(events: { body: Buffer | string; partitionKey?: string }[]): Promise<unknown>;
+  close(): Promise<void>;
+  readonly stats: { files: number; emptyFiles: number; fileBytes: number; bodyBytes: number };
+}
+
 /**
  * Replays orders as CDC events through an emulated event hub, then flushes its Capture files (or,
  * with closeWhenDone false, leaves the hub open for more: its timer closes the windows on time).
  */
-export async function replayOrders(
-  emulator: EventHubEmulator,
-  options: ReplayOptions,
-): Promise<ReplaySummary> {
+export async function replayOrders(emulator: ReplayHub, options: ReplayOptions): Promise<ReplaySummary> {
   const lines = emptyFoldCounts();
   const changes = emptyChangeStreamCounts();
   const transactions =

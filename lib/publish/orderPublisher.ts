@@ -2,7 +2,6 @@ import type { EventHubProducerClient } from '@azure/event-hubs';
 import { DqRule } from '../cdc/event';
 import { JsonSyntaxError, parseJsonText, serializeJsonValue } from '../cdc/jsonText';
 import { validateCdcBody } from '../cdc/validate';
-import { EventHubEmulator } from '../eventHubs/captureEmulator';
 
 /** An event to send: its body (UTF-8 JSON) and its partition key, the order's TransactionNo. */
 export interface OrderEvent {
@@ -40,15 +39,6 @@ export class EventHubsSink implements OrderEventSink {
       }
       if (batch.count > 0) await this.producer.sendBatch(batch, { abortSignal: options.abortSignal });
     }
-  }
-}
-
-/** The local hub: the Capture emulator writes the events into Capture files. */
-export class EmulatorSink implements OrderEventSink {
-  constructor(private readonly emulator: EventHubEmulator) {}
-
-  async send(events: OrderEvent[]): Promise<void> {
-    await this.emulator.publish(events.map((e) => ({ body: e.body, partitionKey: e.partitionKey })));
   }
 }
 

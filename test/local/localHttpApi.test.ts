@@ -1,4 +1,4 @@
-import { smokeTest } from '../../lib/operate/deploymentCheck';
+import { checkDeployment } from '../../lib/operate/deploymentCheck';
 import { useAzurite } from '../support/azurite';
 import { PipelineProcess, cdcChange, eventually } from '../support/pipelineFixtures';
 
@@ -80,7 +80,7 @@ describe('the local stack’s HTTP endpoints (orders-pipeline pipeline)', () => 
           .then((g) => g.totals?.orders);
       await eventually('the first order in gold', async () => (await goldOrders()) === 1);
       const progress: string[] = [];
-      const result = await smokeTest({
+      const result = await checkDeployment({
         baseUrl: base,
         lines: 2,
         pollMs: 200,
@@ -96,10 +96,10 @@ describe('the local stack’s HTTP endpoints (orders-pipeline pipeline)', () => 
       expect(progress).toHaveLength(3);
       // Each create and its delete left gold as it was.
       expect(await goldOrders()).toBe(1);
-      await expect(smokeTest({ baseUrl: 'http://127.0.0.1:1', timeoutMs: 1000 })).rejects.toThrow(
+      await expect(checkDeployment({ baseUrl: 'http://127.0.0.1:1', timeoutMs: 1000 })).rejects.toThrow(
         /^smoke test, status: GET http:\/\/127\.0\.0\.1:1\/api\/status: /,
       );
-      await expect(smokeTest({ baseUrl: base, timeoutMs: 1, pollMs: 10 })).rejects.toThrow(
+      await expect(checkDeployment({ baseUrl: base, timeoutMs: 1, pollMs: 10 })).rejects.toThrow(
         /^smoke test, processing: the ledger did not record 6 more records within 0.001 s/,
       );
     } finally {

@@ -4,9 +4,9 @@ import path from 'node:path';
 import type { EventHubProducerClient } from '@azure/event-hubs';
 import { readCaptureRecords } from '../../lib/capture/captureFileReader';
 import { CapturePathFormat } from '../../lib/capture/capturePath';
-import { EventHubEmulator } from '../../lib/eventHubs/captureEmulator';
+import { EmulatorSink, EventHubEmulator } from '../../lib/local/captureEmulator';
 import { partitionForKey } from '../../lib/eventHubs/partitionKey';
-import { EmulatorSink, EventHubsSink, OrderEvent, publishOrders } from '../../lib/publish/orderPublisher';
+import { EventHubsSink, OrderEvent, publishOrders } from '../../lib/publish/orderPublisher';
 import { DirectoryCaptureStore } from '../../lib/storage/captureStore';
 import { cdcChange } from '../support/pipelineFixtures';
 

@@ -6,14 +6,14 @@ import { readCaptureRecords } from '../../lib/capture/captureFileReader';
 import { CapturePathFormat } from '../../lib/capture/capturePath';
 import { parseEnqueuedTimeUtc } from '../../lib/capture/enqueuedTime';
 import { CaptureRecord } from '../../lib/capture/schema';
+import { CaptureSettings } from '../../lib/capture/captureSettings';
 import {
-  CaptureSettings,
   CapturedFile,
   EmulatedEvent,
   EventHubEmulator,
   EventTooLargeError,
   MAX_EVENT_BYTES,
-} from '../../lib/eventHubs/captureEmulator';
+} from '../../lib/local/captureEmulator';
 import { partitionForKey } from '../../lib/eventHubs/partitionKey';
 import {
   CaptureStore,

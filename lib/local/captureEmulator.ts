@@ -1,11 +1,12 @@
 import { CaptureFileEncoder } from '../capture/captureFileWriter';
-import { CapturePathFormat } from '../capture/capturePath';
+import type { CaptureSettings } from '../capture/captureSettings';
 import { readCaptureRecords } from '../capture/captureFileReader';
 import { formatEnqueuedTimeUtc } from '../capture/enqueuedTime';
-import { CaptureCodec, CapturePropertyValue } from '../capture/schema';
+import { CapturePropertyValue } from '../capture/schema';
 import { CaptureStore, CaptureUpload } from '../storage/captureStore';
-import { partitionForKey } from './partitionKey';
+import { partitionForKey } from '../eventHubs/partitionKey';
 import { errorMessage } from '../errorMessage';
+import type { OrderEvent, OrderEventSink } from '../publish/orderPublisher';
 
 export interface EmulatedEvent {
   body: Buffer | string;
@@ -17,20 +18,6 @@ export interface EmulatedEvent {
 export interface PublishedEvent {
   partitionId: string;
   sequenceNumber: number;
-}
-
-export interface CaptureSettings {
-  namespace: string;
-  eventHub: string;
-  partitionCount: number;
-  /** Capture's time window; Azure allows 60–900 s, the emulator any whole number of seconds ≥ 1. */
-  windowSeconds: number;
-  /** Capture's size window; Azure allows 10–500 MB. */
-  sizeLimitBytes: number;
-  /** Off: a window without events still writes a header-only file, as Capture does. */
-  skipEmptyArchives: boolean;
-  codec: CaptureCodec;
-  pathFormat: CapturePathFormat;
 }
 
 export interface CapturedFile {
@@ -369,4 +356,13 @@ function eventLogBytes(bodyBytes: number): number {
 
 function wholeSecond(ms: number): number {
   return Math.floor(ms / 1000) * 1000;
+}
+
+/** The local hub: the Capture emulator writes the events into Capture files. */
+export class EmulatorSink implements OrderEventSink {
+  constructor(private readonly emulator: EventHubEmulator) {}
+
+  async send(events: OrderEvent[]): Promise<void> {
+    await this.emulator.publish(events.map((e) => ({ body: e.body, partitionKey: e.partitionKey })));
+  }
 }
