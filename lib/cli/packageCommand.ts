@@ -15,6 +15,6 @@ export async function packageCommand(args: string[]): Promise<void> {
   const { values } = parseCommandArgs(args, { out: { type: 'string' } });
   const root = projectRoot();
   const target = path.resolve(values.out ?? path.join(root, 'dist', 'app.zip'));
-  const written = writeZip(root, packageFiles(root), target, { 'package.json': hostPackageJson(root) });
+  const written = await writeZip(root, packageFiles(root), target, { 'package.json': hostPackageJson(root) });
   process.stderr.write(`package: ${written.files} files, ${written.bytes} bytes → ${target}\n`);
 }

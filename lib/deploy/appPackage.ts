@@ -1,7 +1,10 @@
+// yazl writes the zip: maintained, and it streams each file instead of building the archive in memory.
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { Options, ZipFile } from 'yazl';
 
 /**
  * The Functions app's deployment package: the files `npm pack` would publish (package.json `files`:
@@ -74,57 +77,36 @@ export function hostPackageJson(root: string): string {
 }
 
 /**
- * Writes `files` (paths under `root`) into a zip archive at `target` (deflate, no extra fields);
- * `replace` gives the content of a file instead of the one on disk.
+ * A fixed time and mode: the same sources give the same archive. DOS times are local, so a local
+ * 1980-01-01 encodes the same in any time zone; the UTC time field (yazl's default) would not.
  */
-export function writeZip(
+const ENTRY: Partial<Options> = { mtime: new Date(1980, 0, 1), mode: 0o100644, forceDosTimestamp: true };
+
+/**
+ * Writes `files` (paths under `root`) into a zip archive at `target` (deflate), streaming each from
+ * disk; `replace` gives the content of a file instead of the one on disk. On failure no zip is left.
+ */
+export async function writeZip(
   root: string,
   files: string[],
   target: string,
   replace: Record<string, string> = {},
-): { files: number; bytes: number } {
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
+): Promise<{ files: number; bytes: number }> {
+  const zip = new ZipFile();
   for (const name of files) {
-    const data = name in replace ? Buffer.from(replace[name]) : fs.readFileSync(path.join(root, name));
-    const packed = zlib.deflateRawSync(data);
-    const nameBytes = Buffer.from(name.split(path.sep).join('/'), 'utf8');
-    const crc = zlib.crc32(data);
-    // The fields the local header (at 4) and the central directory entry (at 6) share. A fixed
-    // time (1980-01-01): the same sources give the same archive.
-    const shared = (b: Buffer, at: number) => {
-      b.writeUInt16LE(20, at); // version needed
-      b.writeUInt16LE(0x0800, at + 2); // UTF-8 names
-      b.writeUInt16LE(8, at + 4); // deflate
-      b.writeUInt16LE(0, at + 6);
-      b.writeUInt16LE(0x21, at + 8);
-      b.writeUInt32LE(crc, at + 10);
-      b.writeUInt32LE(packed.length, at + 14);
-      b.writeUInt32LE(data.length, at + 18);
-      b.writeUInt16LE(nameBytes.length, at + 22);
-      return b;
-    };
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    locals.push(shared(local, 4), nameBytes, packed);
-    const entry = Buffer.alloc(46);
-    entry.writeUInt32LE(0x02014b50, 0);
-    entry.writeUInt16LE(0x031e, 4); // made by: Unix, spec 3.0
-    shared(entry, 6);
-    entry.writeUInt32LE((0o100644 << 16) >>> 0, 38); // regular file, rw-r--r--
-    entry.writeUInt32LE(offset, 42);
-    central.push(entry, nameBytes);
-    offset += local.length + nameBytes.length + packed.length;
+    if (name in replace) zip.addBuffer(Buffer.from(replace[name]), name, ENTRY);
+    else zip.addFile(path.join(root, name), name, ENTRY);
   }
-  const directory = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(files.length, 8);
-  end.writeUInt16LE(files.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  const archive = Buffer.concat([...locals, directory, end]);
-  fs.writeFileSync(target, archive);
-  return { files: files.length, bytes: archive.length };
+  zip.end();
+  const out = fs.createWriteStream(target);
+  // A file that cannot be read fails the ZipFile, not its output: fail the write with it.
+  zip.on('error', (err: Error) => out.destroy(err));
+  try {
+    await pipeline(zip.outputStream, out);
+  } catch (err) {
+    if (!out.closed) await once(out, 'close');
+    await fs.promises.rm(target, { force: true });
+    throw err;
+  }
+  return { files: files.length, bytes: out.bytesWritten };
 }

@@ -1,4 +1,7 @@
+// csv-parse reads the CSV: maintained, streaming, and strict about RFC 4180 quoting.
 import fs from 'node:fs';
+import { pipeline } from 'node:stream';
+import { CsvError, parse } from 'csv-parse';
 import { OrderLine } from '../cdc/event';
 
 /** The columns of `Sales Transaction v.4a.csv`, in its order. */
@@ -24,64 +27,66 @@ export class OrderCsvError extends Error {
   }
 }
 
-/** RFC 4180 records from a text stream: quoted fields, doubled quotes, CRLF or LF line ends. */
-export async function* readCsvRecords(
-  chunks: AsyncIterable<string>,
-  file: string,
-): AsyncGenerator<{ line: number; fields: string[] }> {
-  let field = '';
-  let fields: string[] = [];
-  let quoted = false;
-  let afterQuote = false;
-  let line = 1;
-  let recordLine = 1;
-  for await (const chunk of chunks) {
-    for (let i = 0; i < chunk.length; i++) {
-      const ch = chunk[i];
-      if (quoted) {
-        if (ch === '"') {
-          quoted = false;
-          afterQuote = true;
-        } else {
-          if (ch === '\n') line++;
-          field += ch;
-        }
-        continue;
-      }
-      if (ch === '"') {
-        if (afterQuote) {
-          field += '"';
-          quoted = true;
-          afterQuote = false;
-        } else if (field === '') {
-          quoted = true;
-        } else {
-          throw new OrderCsvError(file, line, 'a quote inside an unquoted field');
-        }
-      } else if (ch === ',') {
-        fields.push(field);
-        field = '';
-        afterQuote = false;
-      } else if (ch === '\r') {
-        // Half of a CRLF line end; the LF ends the record.
-      } else if (ch === '\n') {
-        fields.push(field);
-        if (!(fields.length === 1 && fields[0] === '')) yield { line: recordLine, fields };
-        fields = [];
-        field = '';
-        afterQuote = false;
-        line++;
-        recordLine = line;
-      } else {
-        if (afterQuote) throw new OrderCsvError(file, line, 'text after a closing quote');
-        field += ch;
-      }
-    }
+function countLineFeeds(fields: string[]): number {
+  let count = 0;
+  for (const field of fields) {
+    for (let at = field.indexOf('\n'); at !== -1; at = field.indexOf('\n', at + 1)) count++;
   }
-  if (quoted) throw new OrderCsvError(file, line, 'the file ends inside a quoted field');
-  if (field !== '' || fields.length > 0) {
-    fields.push(field);
-    yield { line: recordLine, fields };
+  return count;
+}
+
+/** The line byte `offset` of `file` is on. Only for errors: it reads the file again up to there. */
+async function lineAt(file: string, offset: number): Promise<number> {
+  let line = 1;
+  if (offset === 0) return line;
+  for await (const chunk of fs.createReadStream(file, { end: offset - 1 }) as AsyncIterable<Buffer>) {
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) line++;
+  }
+  return line;
+}
+
+/** What a csv-parse error means here; `field` counts from 1. */
+function csvErrorDetail(err: CsvError, field: number): string {
+  switch (err.code) {
+    case 'INVALID_OPENING_QUOTE':
+      return `a quote inside unquoted field ${field}`;
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return `text after the closing quote of field ${field}, which starts on this line`;
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return `the file ends inside a quoted field (field ${field}, which opens on this line)`;
+    default:
+      return err.message;
+  }
+}
+
+/**
+ * RFC 4180 records of `file` (quoted fields, doubled quotes, CRLF or LF line ends, a BOM), streamed,
+ * each with the line it starts on; blank lines are skipped.
+ */
+async function* readCsvRecords(file: string): AsyncGenerator<{ line: number; fields: string[] }> {
+  const parser = pipeline(
+    fs.createReadStream(file, { highWaterMark: 1024 * 1024 }),
+    parse({
+      bom: true,
+      record_delimiter: ['\r\n', '\n'], // either, even mixed in one file
+      relax_column_count: true, // the caller checks against the header, with a clearer message
+    }),
+    () => {}, // a read error reaches the loop below through the parser
+  );
+  // Lines are counted here: csv-parse's count takes a CRLF inside a quoted field for two lines.
+  let line = 1;
+  try {
+    for await (const fields of parser as AsyncIterable<string[]>) {
+      const start = line;
+      line += 1 + countLineFeeds(fields);
+      if (!(fields.length === 1 && fields[0] === '')) yield { line: start, fields };
+    }
+  } catch (err) {
+    // csv-parse's `bytes` is its last field boundary, where the failing field starts. Not `line`: when
+    // the parser fails, the records it had parsed but this loop had not read yet are dropped.
+    if (!(err instanceof CsvError) || typeof err.bytes !== 'number') throw err;
+    const field = typeof err.column === 'number' ? err.column + 1 : 1;
+    throw new OrderCsvError(file, await lineAt(file, err.bytes), csvErrorDetail(err, field));
   }
 }
 
@@ -91,12 +96,11 @@ export async function* readCsvRecords(
  * that size, so that is fine for the dataset this reads.
  */
 export async function readOrderCsvTransactions(file: string): Promise<OrderLine[][]> {
-  const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1024 * 1024 });
   const groups = new Map<string, OrderLine[]>();
   let header: string[] | undefined;
-  for await (const { line, fields } of readCsvRecords(stream, file)) {
+  for await (const { line, fields } of readCsvRecords(file)) {
     if (!header) {
-      header = fields.map((f) => f.replace(/^\uFEFF/, '').trim());
+      header = fields.map((f) => f.trim());
       const missing = ORDER_CSV_COLUMNS.filter((c) => !header!.includes(c));
       if (missing.length > 0)
         throw new OrderCsvError(file, line, `header lacks column(s) ${missing.join(', ')}`);

@@ -394,17 +394,30 @@ describe('the deployment package', () => {
     expect(files.filter((f) => forbidden.test(f))).toEqual([]);
   });
 
-  it('is a zip with a host package.json: no build scripts, only the dependencies the functions require', () => {
-    const target = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'app-')), 'app.zip');
-    writeZip(ROOT, files, target, { 'package.json': hostPackageJson(ROOT) });
+  it('is a zip with a host package.json: no build scripts, only the dependencies the functions require', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'app-'));
+    const target = path.join(dir, 'app.zip');
+    const written = await writeZip(ROOT, files, target, { 'package.json': hostPackageJson(ROOT) });
+    expect(written).toEqual({ files: files.length, bytes: fs.statSync(target).size });
     const script = `import json, sys, zipfile
 z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None
-print(json.dumps({"names": z.namelist(), "package": json.loads(z.read("package.json"))}))`;
+print(json.dumps({"names": z.namelist(), "package": json.loads(z.read("package.json")),
+  "host": z.read("host.json").decode(), "entries": sorted({(i.date_time, i.external_attr >> 16, i.compress_type,
+  len(i.extra)) for i in z.infolist()})}))`;
     const listed = JSON.parse(execFileSync('python3', ['-c', script, target], { encoding: 'utf8' })) as {
       names: string[];
       package: { scripts?: unknown; dependencies: Record<string, string> };
+      host: string;
+      entries: unknown[];
     };
     expect(listed.names).toEqual(files);
+    expect(listed.host).toBe(fs.readFileSync(path.join(ROOT, 'host.json'), 'utf8'));
+    // Every entry: 1980-01-01 00:00, rw-r--r-- regular file, deflated, no extra field.
+    expect(listed.entries).toEqual([[[1980, 1, 1, 0, 0, 0], 0o100644, 8, 0]]);
+    // The same sources give the same bytes.
+    const again = path.join(dir, 'again.zip');
+    await writeZip(ROOT, files, again, { 'package.json': hostPackageJson(ROOT) });
+    expect(fs.readFileSync(again).equals(fs.readFileSync(target))).toBe(true);
     expect(listed.package.scripts).toBeUndefined();
     expect(Object.keys(listed.package.dependencies)).toEqual(
       expect.arrayContaining([
@@ -416,6 +429,12 @@ print(json.dumps({"names": z.namelist(), "package": json.loads(z.read("package.j
     );
     expect(Object.keys(listed.package.dependencies)).not.toContain('azurite');
     expect(Object.keys(listed.package.dependencies)).not.toContain('@duckdb/node-api');
+  });
+
+  it('fails on a file it cannot read, naming it, and leaves no zip behind', async () => {
+    const target = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'app-')), 'app.zip');
+    await expect(writeZip(ROOT, ['host.json', 'no/such.js'], target)).rejects.toThrow(/ENOENT.*no\/such\.js/);
+    expect(fs.existsSync(target)).toBe(false);
   });
 });
 

@@ -158,6 +158,8 @@ describe('changeStream', () => {
 });
 
 describe('readOrderCsvTransactions', () => {
+  const HEADER = 'TransactionNo,Date,ProductNo,ProductName,Price,Quantity,CustomerNo,Country';
+  const ROW = '1,12/9/2019,A,Mug,2.5,1,17490,United Kingdom';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orders-csv-'));
   const write = (name: string, text: string): string => {
     const file = path.join(dir, name);
@@ -194,6 +196,31 @@ describe('readOrderCsvTransactions', () => {
     expect(transactions[2][0].CustomerNo).toBeNull();
   });
 
+  it('reads a quoted field with line breaks and doubled quotes, and counts its lines', async () => {
+    const text =
+      `${HEADER}\r\n` + '2,12/9/2019,B,"Tin\r\n""Retro"", red\nand blue",3.5,2,NA,\r\n' + '\n' + `${ROW}\n`;
+    const [[tin], [mug]] = await readOrderCsvTransactions(write('multiline.csv', text));
+    expect(tin.ProductName).toBe('Tin\r\n"Retro", red\nand blue');
+    expect(tin.Country).toBeNull();
+    expect(mug.ProductName).toBe('Mug');
+    // The record spans lines 2-4, line 5 is blank, the Mug is line 6: the added record is line 7.
+    await expect(readOrderCsvTransactions(write('after.csv', `${text}3,x\n`))).rejects.toThrow(
+      /:7: 2 fields/,
+    );
+  });
+
+  it('names the line of an error past the first read of the file', async () => {
+    // Over a megabyte, multi-byte characters and a quoted field on every line: the line must come from
+    // the byte offset, counted across reads, not from a character offset or from one read.
+    const row = '1,12/9/2019,A,"Crème Brûlée Dish, ""Large""",2.5,1,17490,United Kingdom\n';
+    const file = write(
+      'long.csv',
+      `${HEADER}\n${row.repeat(20_000)}1,12/9/2019,A,Mug "B",2.5,1,2,UK\n${row}`,
+    );
+    expect(fs.statSync(file).size).toBeGreaterThan(1024 * 1024);
+    await expect(readOrderCsvTransactions(file)).rejects.toThrow(/:20002: a quote inside unquoted field 4$/);
+  });
+
   it.each([
     [
       'a row with too few fields',
@@ -209,7 +236,22 @@ describe('readOrderCsvTransactions', () => {
     [
       'an open quote',
       'TransactionNo,Date,ProductNo,ProductName,Price,Quantity,CustomerNo,Country\n1,"2\n',
-      /ends inside a quoted field/,
+      /:2: the file ends inside a quoted field \(field 2,/,
+    ],
+    [
+      'an open quote before more rows',
+      `${HEADER}\r\n${ROW}\r\n1,12/9/2019,A,"Mug,2.5,1,2,UK\r\n${ROW}\r\n${ROW}\r\n`,
+      /:3: the file ends inside a quoted field \(field 4,/,
+    ],
+    [
+      'a quote inside an unquoted field',
+      `${HEADER}\n${ROW}\n1,12/9/2019,A,Mug "B",2.5,1,2,UK\n`,
+      /:3: a quote inside unquoted field 4$/,
+    ],
+    [
+      'text after a closing quote (the line its field starts on)',
+      `${HEADER}\n${ROW}\n1,12/9/2019,A,"Mug\nB"x,2.5,1,2,UK\n`,
+      /:3: text after the closing quote of field 4/,
     ],
   ])('names the line of %s', async (_, text, message) => {
     const file = write('bad.csv', text);
