@@ -9,8 +9,8 @@ export const LAKEHOUSE_JOB_TASKS = ['bronze', 'silver', 'gold'] as const;
 
 /**
  * The Databricks job's tasks on the local engine: reads the manifest like bronze.py, then runs the
- * batch as one DuckDB transaction. A file that cannot be read fails task bronze; anything after it
- * fails silver (locally the three tasks commit together, so gold never sees a half batch).
+ * tasks bronze, silver and gold in order, each its own commit as on Delta; a failure names its task,
+ * and the tasks before it stay committed (each is safe to run again).
  */
 export class LakehouseJob implements JobRunner {
   readonly taskKeys = LAKEHOUSE_JOB_TASKS;
@@ -47,8 +47,9 @@ export class LakehouseJob implements JobRunner {
         await this.lakehouse.ingest(files, { batchId, signal: options.signal }),
       );
     } catch (error) {
-      const task = error instanceof BatchError && error.file ? 'bronze' : 'silver';
-      throw new JobTaskError(task, errorMessage(error), { cause: error });
+      throw new JobTaskError(error instanceof BatchError ? error.step : 'bronze', errorMessage(error), {
+        cause: error,
+      });
     }
   }
 }

@@ -44,15 +44,19 @@ export interface BatchResult {
   seconds: { bronze: number; silver: number; gold: number; total: number };
 }
 
-/** A batch that failed; nothing of it was committed. */
+/** The batch's steps, each its own commit as the job's tasks are on Delta. */
+export type BatchStep = 'bronze' | 'silver' | 'gold';
+
+/** A batch that failed at `step`: the steps before it committed, this one rolled back. */
 export class BatchError extends Error {
   constructor(
     readonly batchId: string,
+    readonly step: BatchStep,
     readonly file: string | undefined,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(`batch ${batchId}${file ? `, file ${file}` : ''}: ${message}`, options);
+    super(`batch ${batchId}, ${step}${file ? `, file ${file}` : ''}: ${message}`, options);
     this.name = 'BatchError';
   }
 }
@@ -74,7 +78,9 @@ const SQL = {
 
 /**
  * The lakehouse on DuckDB: the same tables and the same silver and gold SQL as the Databricks job,
- * with DuckDB's own bronze load and body parse. One batch is one transaction.
+ * with DuckDB's own bronze load and body parse. Bronze, silver and gold are three commits, as the
+ * job's three tasks are on Delta (no multi-table transaction there), so what is tested here is what
+ * runs there: every step is safe to run again after any earlier one committed.
  */
 export class LocalLakehouse implements GoldSource {
   private readonly statements = new Map<string, SqlStatement[]>();
@@ -94,9 +100,25 @@ export class LocalLakehouse implements GoldSource {
     const connection = await instance.connect();
     const lakehouse = new LocalLakehouse(instance, connection, options);
     await lakehouse.runFile('tables');
+    await lakehouse.upgradeTables();
     await lakehouse.runFile('duckdbTables');
     await lakehouse.runFile('bridge');
     return lakehouse;
+  }
+
+  /**
+   * Brings a database made by an earlier version to the current table shapes (`tables.sql` only
+   * creates missing tables): dq_metrics gained file_path, gold's money widened to DECIMAL(38, 2).
+   */
+  private async upgradeTables(): Promise<void> {
+    await this.connection.run('ALTER TABLE dq_metrics ADD COLUMN IF NOT EXISTS file_path VARCHAR');
+    const narrow = await this.rows(
+      `SELECT table_name, column_name FROM duckdb_columns()
+       WHERE table_name IN ('gold_daily_sales', 'gold_customer_sales') AND data_type = 'DECIMAL(18,2)'`,
+    );
+    for (const { table_name: table, column_name: column } of narrow) {
+      await this.connection.run(`ALTER TABLE ${String(table)} ALTER ${String(column)} TYPE DECIMAL(38, 2)`);
+    }
   }
 
   async close(): Promise<void> {
@@ -106,45 +128,102 @@ export class LocalLakehouse implements GoldSource {
     this.instance.closeSync();
   }
 
-  /** Runs one batch: bronze load (skipping files already loaded), rules, silver, gold; all or nothing. */
+  /** Runs one batch as the job does: its bronze, silver and gold steps, each committed on its own. */
   async ingest(
     files: BatchFile[],
     options: { batchId?: string; signal?: AbortSignal } = {},
   ): Promise<BatchResult> {
-    const batchId = options.batchId ?? newBatchId();
-    let currentFile: string | undefined;
-    return this.transaction(
-      batchId,
-      () => currentFile,
-      (started) => this.runBatch(batchId, files, options.signal, (file) => (currentFile = file), started),
-    );
+    const result = await this.bronze(files, {
+      batchId: options.batchId ?? newBatchId(),
+      signal: options.signal,
+    });
+    // A cancelled run stops between steps, as a workspace skips the tasks after a cancelled one.
+    options.signal?.throwIfAborted();
+    await this.silver(result.batchId, result);
+    options.signal?.throwIfAborted();
+    return this.gold(result.batchId, result);
   }
 
-  /** The SQL steps alone (parse, rules, silver, gold) for a batch already in bronze and batch_files. */
+  /** Silver and gold for a batch already in bronze and batch_files. */
   async applyLoadedBatch(batchId: string): Promise<BatchResult> {
-    return this.transaction(
+    return this.gold(batchId, await this.silver(batchId));
+  }
+
+  /** Step bronze: appends the files not loaded yet (a loaded file is skipped) and replaces batch_files. */
+  async bronze(files: BatchFile[], options: { batchId: string; signal?: AbortSignal }): Promise<BatchResult> {
+    const result = emptyBatchResult(options.batchId);
+    const started = performance.now();
+    let currentFile: string | undefined;
+    await this.step(
+      result.batchId,
+      'bronze',
+      () => currentFile,
+      () => this.loadBronze(result, files, options.signal, (file) => (currentFile = file)),
+    );
+    return timed(result, 'bronze', started);
+  }
+
+  /** Step silver: parse, rules, quarantine, dq_metrics and the MERGE, over the batch's bronze rows. */
+  async silver(batchId: string, result = emptyBatchResult(batchId)): Promise<BatchResult> {
+    const params = { batch_id: batchId };
+    const started = performance.now();
+    await this.step(
       batchId,
+      'silver',
       () => undefined,
-      async (started) => {
-        const result = emptyBatchResult(batchId);
-        await this.applyBatch(result, started);
-        return result;
+      async () => {
+        await this.runFile('parse', params);
+        await this.runFile('silver', params);
+        // now() is the transaction's start: the rows this step wrote carry it as _updated_at.
+        const [counts] = await this.rows(
+          `SELECT
+           (SELECT coalesce(sum(records), 0) FROM batch_files WHERE batch_id = $batch_id) AS checked,
+           (SELECT count(*) FROM silver_order_lines WHERE _updated_at = now() AND NOT _deleted) AS upserts,
+           (SELECT count(*) FROM silver_order_lines WHERE _updated_at = now() AND _deleted) AS deletes`,
+          params,
+        );
+        result.checked = Number(counts.checked);
+        result.silver = { upserts: Number(counts.upserts), deletes: Number(counts.deletes) };
       },
     );
+    for (const row of await this.rows(
+      `SELECT q.rule, count(*) AS n
+       FROM quarantine_order_events q
+       JOIN batch_files f ON f.file_path = q.file_path AND f.batch_id = $batch_id
+       GROUP BY q.rule`,
+      params,
+    )) {
+      result.quarantined[row.rule as DqRule] = Number(row.n);
+    }
+    return timed(result, 'silver', started);
   }
 
-  private async transaction(
-    batchId: string,
-    currentFile: () => string | undefined,
-    work: (started: number) => Promise<BatchResult>,
-  ): Promise<BatchResult> {
+  /** Step gold: recomputes every outstanding dirty group and clears them. */
+  async gold(batchId: string, result = emptyBatchResult(batchId)): Promise<BatchResult> {
     const started = performance.now();
+    await this.step(
+      batchId,
+      'gold',
+      () => undefined,
+      async () => {
+        const [dailyChanged, customerChanged] = await this.runFile('gold');
+        result.gold = { dailyRowsChanged: dailyChanged, customerRowsChanged: customerChanged };
+      },
+    );
+    return timed(result, 'gold', started);
+  }
+
+  /** One step of a batch in its own transaction: committed whole, or rolled back and reported. */
+  private async step(
+    batchId: string,
+    step: BatchStep,
+    currentFile: () => string | undefined,
+    work: () => Promise<void>,
+  ): Promise<void> {
     await this.connection.run('BEGIN TRANSACTION');
     try {
-      const result = await work(started);
+      await work();
       await this.connection.run('COMMIT');
-      result.seconds.total = (performance.now() - started) / 1000;
-      return result;
     } catch (error) {
       await this.connection.run('ROLLBACK');
       if (error instanceof BatchError) throw error;
@@ -153,19 +232,19 @@ export class LocalLakehouse implements GoldSource {
         error instanceof CaptureFileError
           ? `${error.kind} Capture file at byte ${error.offset}: ${error.detail}`
           : errorMessage(error);
-      throw new BatchError(batchId, currentFile(), message, { cause: error });
+      throw new BatchError(batchId, step, currentFile(), message, { cause: error });
     }
   }
 
-  private async runBatch(
-    batchId: string,
+  /** Bronze: appends the files not loaded yet and replaces the batch's batch_files rows. */
+  private async loadBronze(
+    result: BatchResult,
     files: BatchFile[],
     signal: AbortSignal | undefined,
     onFile: (file: string | undefined) => void,
-    started: number,
-  ): Promise<BatchResult> {
-    const result = emptyBatchResult(batchId);
-
+  ): Promise<void> {
+    const batchId = result.batchId;
+    await this.connection.run('DELETE FROM batch_files WHERE batch_id = $batch_id', { batch_id: batchId });
     const loaded = await this.loadedFiles(files.map((f) => f.store.fileUrl(f.path)));
     const history = await this.connection.createAppender('bronze_loaded_files');
     const batchFiles = await this.connection.createAppender('batch_files');
@@ -220,39 +299,6 @@ export class LocalLakehouse implements GoldSource {
       // A file decoded ahead finishes before the error leaves, so the worker is free again.
       await Promise.all([...decodes.values()].map((d) => d.done.catch(() => undefined)));
       throw error;
-    }
-    result.seconds.bronze = (performance.now() - started) / 1000;
-    await this.applyBatch(result, started);
-    return result;
-  }
-
-  /** Parse, rules, silver and gold for a batch whose files are in bronze and batch_files. */
-  private async applyBatch(result: BatchResult, started: number): Promise<void> {
-    const params = { batch_id: result.batchId };
-    const base = result.seconds.bronze;
-    await this.runFile('parse', params);
-    await this.runFile('silver', params);
-    result.seconds.silver = (performance.now() - started) / 1000 - base;
-
-    const [dailyChanged, customerChanged] = await this.runFile('gold', params);
-    result.gold = { dailyRowsChanged: dailyChanged, customerRowsChanged: customerChanged };
-    result.seconds.gold = (performance.now() - started) / 1000 - base - result.seconds.silver;
-
-    // now() is the transaction's start: the rows this batch wrote carry it as _updated_at.
-    const counts = await this.rows(
-      `SELECT
-         (SELECT coalesce(sum(records), 0) FROM batch_files WHERE batch_id = $batch_id) AS checked,
-         (SELECT count(*) FROM silver_order_lines WHERE _updated_at = now() AND NOT _deleted) AS upserts,
-         (SELECT count(*) FROM silver_order_lines WHERE _updated_at = now() AND _deleted) AS deletes`,
-      params,
-    );
-    result.checked = Number(counts[0].checked);
-    result.silver = { upserts: Number(counts[0].upserts), deletes: Number(counts[0].deletes) };
-    for (const row of await this.rows(
-      'SELECT rule, count(*) AS n FROM quarantine_order_events WHERE batch_id = $batch_id GROUP BY rule',
-      params,
-    )) {
-      result.quarantined[row.rule as DqRule] = Number(row.n);
     }
   }
 
@@ -412,6 +458,14 @@ function uniqueByUrl(files: BatchFile[]): (BatchFile & { url: string })[] {
 
 function newBatchId(): string {
   return `local-${new Date().toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Adds a step's seconds to the result. */
+function timed(result: BatchResult, step: BatchStep, started: number): BatchResult {
+  const seconds = (performance.now() - started) / 1000;
+  result.seconds[step] = seconds;
+  result.seconds.total += seconds;
+  return result;
 }
 
 function emptyBatchResult(batchId: string): BatchResult {

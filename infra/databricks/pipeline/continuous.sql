@@ -55,10 +55,10 @@ AS SELECT
   count(DISTINCT CASE WHEN NOT is_cancellation THEN transaction_no END) AS orders,
   count(CASE WHEN NOT is_cancellation THEN 1 END) AS order_lines,
   coalesce(sum(CASE WHEN NOT is_cancellation THEN quantity END), 0) AS units,
-  CAST(coalesce(sum(CASE WHEN NOT is_cancellation THEN price * quantity END), 0) AS DECIMAL(18, 2)) AS revenue,
+  CAST(coalesce(sum(CASE WHEN NOT is_cancellation THEN CAST(price AS DECIMAL(38, 2)) * quantity END), 0) AS DECIMAL(38, 2)) AS revenue,
   count(DISTINCT CASE WHEN is_cancellation THEN transaction_no END) AS cancelled_orders,
-  coalesce(sum(CASE WHEN is_cancellation THEN abs(quantity) END), 0) AS cancelled_units,
-  CAST(coalesce(sum(CASE WHEN is_cancellation THEN abs(price * quantity) END), 0) AS DECIMAL(18, 2)) AS cancelled_revenue,
+  coalesce(sum(CASE WHEN is_cancellation THEN abs(CAST(quantity AS BIGINT)) END), 0) AS cancelled_units,
+  CAST(coalesce(sum(CASE WHEN is_cancellation THEN abs(CAST(price AS DECIMAL(38, 2)) * quantity) END), 0) AS DECIMAL(38, 2)) AS cancelled_revenue,
   count(DISTINCT CASE WHEN NOT is_cancellation THEN customer_no END) AS customers
 FROM silver_order_lines
 WHERE NOT _deleted
@@ -70,7 +70,7 @@ AS SELECT
   customer_no,
   count(DISTINCT transaction_no) AS orders,
   coalesce(sum(quantity), 0) AS units,
-  CAST(coalesce(sum(price * quantity), 0) AS DECIMAL(18, 2)) AS revenue,
+  CAST(coalesce(sum(CAST(price AS DECIMAL(38, 2)) * quantity), 0) AS DECIMAL(38, 2)) AS revenue,
   min(order_date) AS first_order_date,
   max(order_date) AS last_order_date
 FROM silver_order_lines

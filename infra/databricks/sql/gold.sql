@@ -1,6 +1,9 @@
--- Gold step of one batch, shared by Databricks and DuckDB (parameter :batch_id). Recomputes only the
--- groups the batch touched (gold_dirty_groups: before and after the silver MERGE) and MERGEs them
--- in: insert, update, or delete when no live line is left. Never a full rebuild.
+-- Gold step of one batch, shared by Databricks and DuckDB. Recomputes only the groups silver marked
+-- dirty (gold_dirty_groups: before and after each MERGE) — every outstanding one, whichever batch left
+-- it, so a batch that failed after silver and was split or reprocessed leaves nothing stale — and
+-- MERGEs them in: insert, update, or delete when no live line is left. Never a full rebuild.
+-- Money is DECIMAL(38, 2): the rules admit price < 10^8 and any 32-bit quantity, so one line is
+-- below 2.2 × 10^17 and a sum would need more than 10^20 lines to overflow.
 
 MERGE INTO gold_daily_sales AS t
 USING (
@@ -10,15 +13,15 @@ USING (
     count(DISTINCT CASE WHEN NOT s.is_cancellation THEN s.transaction_no END) AS orders,
     count(CASE WHEN NOT s.is_cancellation THEN 1 END) AS order_lines,
     coalesce(sum(CASE WHEN NOT s.is_cancellation THEN s.quantity END), 0) AS units,
-    CAST(coalesce(sum(CASE WHEN NOT s.is_cancellation THEN s.price * s.quantity END), 0) AS DECIMAL(18, 2)) AS revenue,
+    CAST(coalesce(sum(CASE WHEN NOT s.is_cancellation THEN CAST(s.price AS DECIMAL(38, 2)) * s.quantity END), 0) AS DECIMAL(38, 2)) AS revenue,
     count(DISTINCT CASE WHEN s.is_cancellation THEN s.transaction_no END) AS cancelled_orders,
-    coalesce(sum(CASE WHEN s.is_cancellation THEN abs(s.quantity) END), 0) AS cancelled_units,
-    CAST(coalesce(sum(CASE WHEN s.is_cancellation THEN abs(s.price * s.quantity) END), 0) AS DECIMAL(18, 2))
+    coalesce(sum(CASE WHEN s.is_cancellation THEN abs(CAST(s.quantity AS BIGINT)) END), 0) AS cancelled_units,
+    CAST(coalesce(sum(CASE WHEN s.is_cancellation THEN abs(CAST(s.price AS DECIMAL(38, 2)) * s.quantity) END), 0) AS DECIMAL(38, 2))
       AS cancelled_revenue,
     count(DISTINCT CASE WHEN NOT s.is_cancellation THEN s.customer_no END) AS customers,
     count(s.transaction_no) AS live_lines
   FROM (
-    SELECT DISTINCT order_date, country FROM gold_dirty_groups WHERE batch_id = :batch_id AND order_date IS NOT NULL
+    SELECT DISTINCT order_date, country FROM gold_dirty_groups WHERE order_date IS NOT NULL
   ) g
   LEFT JOIN silver_order_lines s
     ON s.order_date = g.order_date AND s.country = g.country AND NOT s._deleted
@@ -54,12 +57,12 @@ USING (
     g.customer_no,
     count(DISTINCT s.transaction_no) AS orders,
     coalesce(sum(s.quantity), 0) AS units,
-    CAST(coalesce(sum(s.price * s.quantity), 0) AS DECIMAL(18, 2)) AS revenue,
+    CAST(coalesce(sum(CAST(s.price AS DECIMAL(38, 2)) * s.quantity), 0) AS DECIMAL(38, 2)) AS revenue,
     min(s.order_date) AS first_order_date,
     max(s.order_date) AS last_order_date,
     count(s.transaction_no) AS live_lines
   FROM (
-    SELECT DISTINCT customer_no FROM gold_dirty_groups WHERE batch_id = :batch_id AND customer_no IS NOT NULL
+    SELECT DISTINCT customer_no FROM gold_dirty_groups WHERE customer_no IS NOT NULL
   ) g
   LEFT JOIN silver_order_lines s
     ON s.customer_no = g.customer_no AND NOT s._deleted AND NOT s.is_cancellation
@@ -81,4 +84,6 @@ WHEN NOT MATCHED AND a.live_lines > 0 THEN INSERT
 VALUES
   (a.customer_no, a.orders, a.units, a.revenue, a.first_order_date, a.last_order_date);
 
-DELETE FROM gold_dirty_groups WHERE batch_id = :batch_id;
+-- Exactly the groups recomputed above: the job runs one batch at a time (max_concurrent_runs 1, on
+-- the workspace and locally), so nothing marks a group between the MERGEs and this statement.
+DELETE FROM gold_dirty_groups;

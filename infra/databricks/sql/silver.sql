@@ -1,7 +1,9 @@
 -- Silver step of one batch, shared by Databricks and DuckDB (parameters :batch_id).
 -- Reads `batch_events`, the engine-specific parse of the batch's bronze rows: typed fields and
 -- type flags, never failing on a malformed body (databricks/parse.sql, infra/duckdb/parse.sql).
--- Safe to run again for the same batch: every write is replaced or a no-op by lsn.
+-- Safe to run again, whole or from any statement, for the same batch or for its files under a new
+-- batch id (Delta commits each statement on its own): every write is keyed by the record or file
+-- it describes, replaced, or a no-op by lsn.
 
 -- The data-quality rules (docs/architecture.md), checked in order; `rule` is the first one a record fails.
 -- Evaluated once, into checked_order_events, which the statements after it read.
@@ -183,30 +185,37 @@ SELECT
   product_name, price, quantity, customer_no, country, order_date, is_cancellation, deleted
 FROM batch_checked;
 
-DELETE FROM quarantine_order_events WHERE batch_id = :batch_id;
-
--- The raw body comes from bronze, so checked_order_events need not carry every body.
+-- One row per bad record, keyed by (file_path, sequence_number): a record already quarantined (by
+-- this batch's earlier attempt, or by an earlier batch of the same file) is not added again, and
+-- batch_id stays the batch that first quarantined it. The raw body comes from bronze.
 INSERT INTO quarantine_order_events
   (file_path, partition_id, sequence_number, rule, reason, raw_body, raw_body_encoding, quarantined_at, batch_id)
 SELECT c.file_path, c.partition_id, c.sequence_number, c.rule, c.reason, b.raw_body, b.raw_body_encoding, now(), :batch_id
 FROM checked_order_events c
 JOIN bronze_order_events b ON b.file_path = c.file_path AND b.sequence_number = c.sequence_number
-WHERE c.batch_id = :batch_id AND c.rule IS NOT NULL;
+WHERE c.batch_id = :batch_id AND c.rule IS NOT NULL
+  AND NOT EXISTS (
+    SELECT 1 FROM quarantine_order_events q WHERE q.file_path = c.file_path AND q.sequence_number = c.sequence_number
+  );
 
-DELETE FROM dq_metrics WHERE batch_id = :batch_id;
-
--- Per rule: records that reached it and passed (a delete passes the rules of after's columns), and failed.
-INSERT INTO dq_metrics (batch_id, rule, passed, failed, measured_at)
+-- Per file and rule: records that reached the rule and passed (a delete passes the rules of after's
+-- columns), and failed. A file is judged once: a file that already has rows (this batch's earlier
+-- attempt, or an earlier batch) adds none, so totals over batches never count a record twice.
+INSERT INTO dq_metrics (batch_id, file_path, rule, passed, failed, measured_at)
 SELECT
   :batch_id,
+  f.file_path,
   rules.rule,
   count(CASE WHEN c.sequence_number IS NOT NULL AND (c.rule_order IS NULL OR c.rule_order > rules.rule_order) THEN 1 END),
   count(CASE WHEN c.rule_order = rules.rule_order THEN 1 END),
   now()
-FROM (VALUES ('json', 1), ('op', 2), ('lsn', 3), ('key', 4), ('price', 5), ('quantity', 6), ('date', 7)) AS rules (rule, rule_order)
+FROM (SELECT DISTINCT file_path FROM batch_files WHERE batch_id = :batch_id) f
+CROSS JOIN (VALUES ('json', 1), ('op', 2), ('lsn', 3), ('key', 4), ('price', 5), ('quantity', 6), ('date', 7))
+  AS rules (rule, rule_order)
 LEFT JOIN checked_order_events c
-  ON c.batch_id = :batch_id AND (c.rule_order IS NULL OR c.rule_order >= rules.rule_order)
-GROUP BY rules.rule, rules.rule_order;
+  ON c.batch_id = :batch_id AND c.file_path = f.file_path AND (c.rule_order IS NULL OR c.rule_order >= rules.rule_order)
+WHERE NOT EXISTS (SELECT 1 FROM dq_metrics m WHERE m.file_path = f.file_path)
+GROUP BY f.file_path, rules.rule, rules.rule_order;
 
 -- Gold groups of the batch's keys before the MERGE (a change can move a line to another group),
 -- kept until gold has committed; the same statement after the MERGE adds the groups they move to.

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS quarantine_order_events (
 
 CREATE TABLE IF NOT EXISTS dq_metrics (
   batch_id STRING,
+  file_path STRING,
   rule STRING,
   passed BIGINT,
   failed BIGINT,
@@ -95,10 +96,10 @@ CREATE TABLE IF NOT EXISTS gold_daily_sales (
   orders BIGINT,
   order_lines BIGINT,
   units BIGINT,
-  revenue DECIMAL(18, 2),
+  revenue DECIMAL(38, 2),
   cancelled_orders BIGINT,
   cancelled_units BIGINT,
-  cancelled_revenue DECIMAL(18, 2),
+  cancelled_revenue DECIMAL(38, 2),
   customers BIGINT
 ) USING DELTA;
 
@@ -106,7 +107,7 @@ CREATE TABLE IF NOT EXISTS gold_customer_sales (
   customer_no STRING,
   orders BIGINT,
   units BIGINT,
-  revenue DECIMAL(18, 2),
+  revenue DECIMAL(38, 2),
   first_order_date DATE,
   last_order_date DATE
 ) USING DELTA;

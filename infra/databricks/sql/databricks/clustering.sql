@@ -2,7 +2,8 @@
 -- change data feed on the tables downstream consumers read incrementally.
 ALTER TABLE bronze_order_events CLUSTER BY (file_path);
 ALTER TABLE batch_files CLUSTER BY (batch_id);
-ALTER TABLE quarantine_order_events CLUSTER BY (batch_id, rule);
+ALTER TABLE quarantine_order_events CLUSTER BY (file_path, sequence_number);
+ALTER TABLE dq_metrics CLUSTER BY (file_path);
 ALTER TABLE silver_order_lines CLUSTER BY (transaction_no, product_no);
 ALTER TABLE gold_daily_sales CLUSTER BY (order_date, country);
 ALTER TABLE gold_customer_sales CLUSTER BY (customer_no);
