@@ -37,8 +37,8 @@ export function* pipelineOrchestration(
   const settings = input?.settings ?? currentSettings;
   let state = input?.state ?? initialState(now(context));
   let event: PipelineEvent = { kind: 'start' };
-  // One outstanding wait for the signal across iterations: an abandoned wait would swallow the
-  // next signal.
+  // One wait for the signal, kept across iterations until it completes; a signal raised while an
+  // activity runs completes it, so each wait looks at it before racing it with a timer.
   let signal: Task | undefined;
   for (;;) {
     const decision = decideNext(state, event, now(context), settings);
@@ -50,6 +50,13 @@ export function* pipelineOrchestration(
     }
     if (action.kind === 'wait') {
       signal ??= context.df.waitForExternalEvent(FILE_CAPTURED_EVENT);
+      // A signal that arrived while an activity ran completed the kept wait already; a race would
+      // not notice it (durable-functions' any() does not look at completed children).
+      if (signal.isCompleted) {
+        event = { kind: 'fileSignalled', file: signal.result as FileRef };
+        signal = undefined;
+        continue;
+      }
       const timer = context.df.createTimer(new Date(action.until));
       const winner = yield context.df.Task.any([signal, timer]);
       if (winner === signal) {

@@ -1,19 +1,42 @@
-import type { OrchestrationContext, RetryOptions, Task } from 'durable-functions';
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   FILE_CAPTURED_EVENT,
-  PIPELINE_ACTIVITY,
   PIPELINE_INSTANCE_ID,
   PIPELINE_ORCHESTRATION,
   PipelineInput,
-  pipelineOrchestration,
   signalOrchestration,
 } from '../../lib/host/durableOrchestration';
+import { functionsConfig } from '../../lib/host/functionsRuntime';
+import { pipelineSettings } from '../../lib/host/settings';
 import {
   FileRef,
   PipelineAction,
   PipelineEvent,
   PipelineSettings,
 } from '../../lib/pipeline/pipelineDecision';
+import {
+  ActionType,
+  EventType,
+  FakeFunctionsCore,
+  FunctionCallback,
+  OrchestrationHost,
+  WireAction,
+  history,
+  invokeOrchestration,
+  orchestrationRequest,
+} from '../support/durableHistory';
+import { REPO_ROOT } from '../support/paths';
+
+// The worker's core API: lets @azure/functions register, so the test gets the real handler.
+jest.mock(
+  '@azure/functions-core',
+  () =>
+    jest
+      .requireActual<typeof import('../support/durableHistory')>('../support/durableHistory')
+      .fakeFunctionsCore(),
+  { virtual: true },
+);
 
 const SETTINGS: PipelineSettings = {
   batchWaitMs: 10_000,
@@ -26,207 +49,324 @@ const SETTINGS: PipelineSettings = {
   sweepMs: 60_000,
   maxSteps: 40,
 };
+// Contracts: the activity functions/pipelineAction.ts registers, the event the trigger raises, and
+// the retry options functions/pipelineOrchestrator.ts passes.
+const ACTIVITY = 'pipelineAction';
+const SIGNAL = 'fileCaptured';
+const RETRY = { firstRetryIntervalInMilliseconds: 5_000, maxNumberOfAttempts: 5, backoffCoefficient: 2 };
 const T0 = Date.UTC(2026, 10, 26, 12);
-const RETRY = {} as RetryOptions;
+const STARTED: PipelineInput = { settings: SETTINGS };
+const EMPTY_LEDGER: PipelineEvent = { kind: 'ledgerRead', files: [] };
 
-/** A scheduled task, as the fake runtime records it. */
-type Scheduled =
-  { kind: 'activity'; name: string; input: PipelineAction } | { kind: 'any'; timerAt: number; event: string };
-
-/** What the runtime recorded for one completed task: its result and the orchestration time after. */
-type HistoryItem =
-  | { kind: 'activity'; result: PipelineEvent; time: number }
-  | { kind: 'any'; winner: 'event' | 'timer'; eventResult?: unknown; time: number };
-
-class FakeTask {
-  isCompleted = false;
-  isFaulted = false;
-  result?: unknown;
-  cancelled = false;
-  constructor(readonly spec: Record<string, unknown>) {}
-  cancel() {
-    this.cancelled = true;
-  }
-}
-
-/**
- * Replays the orchestrator from the start against a history, as the Durable runtime does on every
- * wake-up: completed tasks get their recorded results, the first task without one is where it
- * stops. Returns what it scheduled, in order, and how it ended.
- */
-function replay(history: HistoryItem[], input: PipelineInput | undefined) {
-  const scheduled: Scheduled[] = [];
-  let time = T0;
-  let continuedWith: PipelineInput | undefined;
-  const context = {
-    df: {
-      get currentUtcDateTime() {
-        return new Date(time);
-      },
-      isReplaying: false,
-      getInput: () => input,
-      callActivityWithRetry: (name: string, _retry: RetryOptions, action: unknown) =>
-        new FakeTask({ kind: 'activity', name, input: action }),
-      createTimer: (at: Date) => new FakeTask({ kind: 'timer', at: at.getTime() }),
-      waitForExternalEvent: (name: string) => new FakeTask({ kind: 'event', name }),
-      Task: { any: (tasks: FakeTask[]) => new FakeTask({ kind: 'any', tasks }) },
-      continueAsNew: (next: PipelineInput) => (continuedWith = next),
-    },
-  } as unknown as OrchestrationContext;
-
-  const generator = pipelineOrchestration(context, SETTINGS, RETRY);
-  let next = generator.next();
-  for (let i = 0; !next.done; i++) {
-    const task = next.value as unknown as FakeTask;
-    const spec = task.spec;
-    if (spec.kind === 'activity') {
-      scheduled.push({ kind: 'activity', name: spec.name as string, input: spec.input as PipelineAction });
-    } else {
-      const [signal, timer] = spec.tasks as FakeTask[];
-      scheduled.push({ kind: 'any', timerAt: timer.spec.at as number, event: signal.spec.name as string });
-    }
-    const item = history[i];
-    if (!item) return { scheduled, pending: spec, continuedWith };
-    time = item.time;
-    if (item.kind === 'activity') {
-      next = generator.next(item.result);
-    } else {
-      const [signal, timer] = spec.tasks as FakeTask[];
-      const winner = item.winner === 'event' ? signal : timer;
-      winner.isCompleted = true;
-      winner.result = item.eventResult;
-      next = generator.next(winner);
-    }
-  }
-  return { scheduled, pending: undefined, continuedWith };
-}
-
-const file = (n: number): FileRef => ({
+const file = (n: number, triggeredAt = T0): FileRef => ({
   path: `ns/hub/0/2026/11/26/12/00/0${n}.avro`,
   url: `http://x/capture/ns/hub/0/2026/11/26/12/00/0${n}.avro`,
   bytes: 100,
   records: 3,
-  triggeredAt: T0,
+  triggeredAt,
   attempts: 0,
 });
 
-describe('Durable orchestrator over the decision function', () => {
-  it('makes the same decisions on every replay, through signals, timers, a failed run and a success', () => {
-    const history: HistoryItem[] = [];
+let orchestrator: FunctionCallback;
+let appSettings: PipelineSettings;
+
+beforeAll(async () => {
+  // The entry point reads the app settings when it loads, as in the host.
+  const sample = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'local.settings.sample.json'), 'utf8'))
+    .Values as Record<string, string>;
+  const saved = process.env;
+  process.env = { ...saved, ...sample };
+  try {
+    await import('../../functions/pipelineOrchestrator');
+    appSettings = pipelineSettings(functionsConfig());
+  } finally {
+    process.env = saved;
+  }
+  const core = jest.requireMock<FakeFunctionsCore>('@azure/functions-core');
+  orchestrator = core.registrations.get(PIPELINE_ORCHESTRATION)!.callback;
+});
+
+const start = (input: PipelineInput | null = STARTED) =>
+  OrchestrationHost.start(orchestrator, PIPELINE_ORCHESTRATION, input, T0);
+
+/** The one action the orchestrator waits on after the last episode. */
+function pendingAction(host: OrchestrationHost): WireAction {
+  expect(host.last.failure).toBeUndefined();
+  expect(host.last.added).toHaveLength(1);
+  return host.last.added[0];
+}
+
+type Submit = Extract<PipelineAction, { kind: 'submit' }>;
+
+/** The pending pipelineAction call's action. */
+function pendingActivity(host: OrchestrationHost): PipelineAction {
+  const action = pendingAction(host);
+  expect(action).toMatchObject({
+    actionType: ActionType.CallActivityWithRetry,
+    functionName: ACTIVITY,
+    retryOptions: RETRY,
+  });
+  return action.input as PipelineAction;
+}
+
+/** The pending race of the file signal against a timer: when the timer fires. */
+function pendingWait(host: OrchestrationHost): number {
+  const action = pendingAction(host);
+  expect(action).toMatchObject({
+    actionType: ActionType.WhenAny,
+    compoundActions: [
+      { actionType: ActionType.WaitForExternalEvent, externalEventName: SIGNAL },
+      { actionType: ActionType.CreateTimer, isCanceled: false },
+    ],
+  });
+  return Date.parse(action.compoundActions![1].fireAt!);
+}
+
+describe('Durable orchestrator, replayed by durable-functions over real history', () => {
+  it('turns a file signal into ledger read, batch wait, submit, poll and finish, each a pipelineAction call with the app’s retry options', async () => {
+    const host = await start();
+    expect(pendingAction(host)).toEqual({
+      actionType: ActionType.CallActivityWithRetry,
+      functionName: ACTIVITY,
+      retryOptions: RETRY,
+      input: { kind: 'readLedger' },
+    });
+    await host.completeActivity(EMPTY_LEDGER);
+    expect(pendingWait(host)).toBe(T0 + SETTINGS.sweepMs);
+
+    await host.raiseEvent(SIGNAL, file(1), 1_000);
+    // The batch waits batchWaitMs from the file's arrival; a second file joins it.
+    expect(pendingWait(host)).toBe(T0 + SETTINGS.batchWaitMs);
+    await host.raiseEvent(SIGNAL, file(2), 2_000);
+    expect(pendingWait(host)).toBe(T0 + SETTINGS.batchWaitMs);
+
+    await host.fireTimer();
+    const submit = pendingActivity(host);
+    expect(submit).toMatchObject({ kind: 'submit', attempt: 1, batch: { files: [file(1), file(2)] } });
+    await host.completeActivity({ kind: 'submitted', runId: 7 });
+    expect(pendingWait(host)).toBe(T0 + SETTINGS.batchWaitMs + SETTINGS.pollMs);
+
+    await host.fireTimer();
+    expect(pendingActivity(host)).toEqual({ kind: 'poll', batchId: (submit as Submit).batch.id, runId: 7 });
+    const run = { kind: 'succeeded', startedAt: T0 + 10_500, finishedAt: T0 + 11_500 } as const;
+    await host.completeActivity({ kind: 'polled', run });
+    expect(pendingActivity(host)).toMatchObject({
+      kind: 'finish',
+      runId: 7,
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+    });
+    await host.completeActivity({ kind: 'recorded' });
+    expect(pendingWait(host)).toBe(T0 + SETTINGS.sweepMs);
+    const calls = host.last.actions.filter((a) => a.actionType === ActionType.CallActivityWithRetry);
+    expect(calls.map((a) => (a.input as PipelineAction).kind)).toEqual([
+      'readLedger',
+      'submit',
+      'poll',
+      'finish',
+    ]);
+  });
+
+  it('goes on with the result of an activity that crashed and was retried on the host’s timers', async () => {
+    const host = await start();
+    await host.completeActivity(EMPTY_LEDGER, { crashes: 2 });
+    // Retries took 5 s and 10 s of orchestration time; the sweep counts from the read's result.
+    expect(pendingWait(host)).toBe(T0 + 15_000 + SETTINGS.sweepMs);
+    // While the host retried, the orchestrator scheduled nothing new.
+    expect(host.episodes.slice(1, -1).every((e) => e.added.length === 0 && !e.state.isDone)).toBe(true);
+  });
+
+  it('fails the orchestration when the activity crashes on every attempt', async () => {
+    const host = await start();
+    await host.completeActivity(EMPTY_LEDGER);
+    await host.fireTimer();
+    expect(pendingActivity(host)).toEqual({ kind: 'readLedger' });
+    await host.failActivity('Table storage unreachable');
+    expect(host.last.failure).toMatch(/^Table storage unreachable/);
+    expect(host.last.state).toMatchObject({ isDone: false, error: host.last.failure });
+    // Up to the last attempt's retry timer, it was still waiting.
+    const before = host.episodes.at(-2)!;
+    expect([before.failure, before.state.isDone, before.added]).toEqual([undefined, false, []]);
+  });
+
+  it('takes a fileCaptured event raised while its timer is pending: the event wins, the timer is cancelled, the file is batched', async () => {
+    const host = await start();
+    await host.completeActivity(EMPTY_LEDGER);
+    const race = host.last.actions.length - 1;
+    await host.raiseEvent(SIGNAL, file(1, T0 + 5_000), 5_000);
+    expect(host.last.actions[race].compoundActions![1]).toMatchObject({ isCanceled: true });
+    expect(pendingWait(host)).toBe(T0 + 5_000 + SETTINGS.batchWaitMs);
+    await host.fireTimer();
+    expect(pendingActivity(host)).toMatchObject({ kind: 'submit', batch: { files: [file(1, T0 + 5_000)] } });
+    await host.completeActivity({ kind: 'submitted', runId: 7 });
+    await host.fireTimer();
+    await host.completeActivity({
+      kind: 'polled',
+      run: { kind: 'succeeded', startedAt: T0, finishedAt: T0 },
+    });
+    await host.completeActivity({ kind: 'recorded' });
+    // The cancelled sweep timer still fires, with the new one: one wake-up, one sweep.
+    expect(pendingWait(host)).toBe(T0 + SETTINGS.sweepMs);
+    await host.fireTimer();
+    expect(host.history.filter((e) => e.EventType === EventType.TimerFired)).toHaveLength(4);
+    expect(pendingActivity(host)).toEqual({ kind: 'readLedger' });
+  });
+
+  it('wakes on its timer without an event to sweep the ledger, and the same wait still takes the next signal', async () => {
+    const host = await start();
+    await host.completeActivity(EMPTY_LEDGER);
+    await host.fireTimer();
+    expect(host.now).toBe(T0 + SETTINGS.sweepMs);
+    expect(pendingActivity(host)).toEqual({ kind: 'readLedger' });
+    await host.completeActivity(EMPTY_LEDGER);
+    expect(pendingWait(host)).toBe(T0 + 2 * SETTINGS.sweepMs);
+    const arrived = file(1, host.now + 1_000);
+    await host.raiseEvent(SIGNAL, arrived, 1_000);
+    expect(pendingWait(host)).toBe(arrived.triggeredAt + SETTINGS.batchWaitMs);
+    await host.fireTimer();
+    expect(pendingActivity(host)).toMatchObject({ kind: 'submit', batch: { files: [arrived] } });
+  });
+
+  it('takes a signal raised while an activity runs at its next wait', async () => {
+    const host = await start();
+    const early = file(1, T0 + 500);
+    await host.raiseEvent(SIGNAL, early, 500);
+    expect(host.last.added).toEqual([]);
+    await host.completeActivity(EMPTY_LEDGER, { afterMs: 500 });
+    // The buffered event settles the first wait at once; the second waits for the batch.
+    const [settled, waiting] = host.last.added;
+    expect(settled).toMatchObject({ actionType: ActionType.WhenAny });
+    expect(Date.parse(waiting.compoundActions![1].fireAt!)).toBe(early.triggeredAt + SETTINGS.batchWaitMs);
+  });
+
+  // Fails today: the kept signal task completes while no race is pending, the next race does not
+  // see that, and the next event overwrites it. The file waits for the ledger sweep instead.
+  it('wakes for a signal raised during the sweep after a timer wake-up', async () => {
+    const host = await start();
+    await host.completeActivity(EMPTY_LEDGER);
+    await host.fireTimer();
+    expect(pendingActivity(host)).toEqual({ kind: 'readLedger' });
+    const during = file(1, host.now + 500);
+    await host.raiseEvent(SIGNAL, during, 500);
+    await host.completeActivity(EMPTY_LEDGER, { afterMs: 500 });
+    expect(Date.parse(host.last.added.at(-1)!.compoundActions![1].fireAt!)).toBe(
+      during.triggeredAt + SETTINGS.batchWaitMs,
+    );
+  });
+
+  it('makes the same decisions on every replay, through signals, timers, a failed run and a success', async () => {
+    const host = await start();
     const signals = [file(1), file(2)];
     let runs = 0;
-    let previous: Scheduled[] = [];
-    let time = T0;
+    // The host checks at every episode that the replay schedules what the history holds.
     for (let wake = 0; wake < 30; wake++) {
-      const { scheduled, pending } = replay(history, undefined);
-      // Replaying the same history schedules the same tasks with the same inputs as before.
-      expect(scheduled.slice(0, previous.length)).toEqual(previous);
-      previous = scheduled;
-      if (!pending) break;
-      if (pending.kind === 'activity') {
-        const action = pending.input as PipelineAction;
-        expect(pending.name).toBe(PIPELINE_ACTIVITY);
-        let result: PipelineEvent;
-        if (action.kind === 'readLedger') result = { kind: 'ledgerRead', files: [] };
-        else if (action.kind === 'submit') result = { kind: 'submitted', runId: 500 + runs++ };
-        else if (action.kind === 'poll') {
-          result = {
-            kind: 'polled',
-            run:
-              action.runId === 500
-                ? { kind: 'failed', message: 'Task silver failed', notTheBatch: false }
-                : { kind: 'succeeded', startedAt: time, finishedAt: time },
-          };
-        } else result = { kind: 'recorded' };
-        history.push({ kind: 'activity', result, time });
-      } else {
-        const tasks = pending.tasks as FakeTask[];
-        expect(tasks[0].spec.name).toBe(FILE_CAPTURED_EVENT);
+      const action = pendingAction(host);
+      if (action.actionType === ActionType.WhenAny) {
         const signal = signals.shift();
-        if (signal) history.push({ kind: 'any', winner: 'event', eventResult: signal, time });
-        else {
-          time = tasks[1].spec.at as number;
-          history.push({ kind: 'any', winner: 'timer', time });
-        }
+        await (signal ? host.raiseEvent(SIGNAL, signal) : host.fireTimer());
+        continue;
       }
+      const input = pendingActivity(host);
+      let result: PipelineEvent = { kind: 'recorded' };
+      if (input.kind === 'readLedger') result = EMPTY_LEDGER;
+      else if (input.kind === 'submit') result = { kind: 'submitted', runId: 500 + runs++ };
+      else if (input.kind === 'poll') {
+        const { now } = host;
+        result = {
+          kind: 'polled',
+          run:
+            input.runId === 500
+              ? { kind: 'failed', message: 'Task silver failed', notTheBatch: false }
+              : { kind: 'succeeded', startedAt: now, finishedAt: now },
+        };
+      }
+      await host.completeActivity(result);
     }
-    const actions = previous
-      .filter((s) => s.kind === 'activity')
-      .map((s) => (s as { input: PipelineAction }).input.kind);
-    const done = actions.indexOf('finish') + 1;
-    expect(actions.slice(0, done)).toEqual(['readLedger', 'submit', 'poll', 'submit', 'poll', 'finish']);
-    // Then it idles, an eternal loop reading the ledger once a sweep interval.
-    expect(new Set(actions.slice(done))).toEqual(new Set(['readLedger']));
-    const submits = previous
-      .filter((s): s is Extract<Scheduled, { kind: 'activity' }> => s.kind === 'activity')
-      .map((s) => s.input)
-      .filter((a): a is Extract<PipelineAction, { kind: 'submit' }> => a.kind === 'submit');
+    const inputs = host.last.actions
+      .filter((a) => a.actionType === ActionType.CallActivityWithRetry)
+      .map((a) => a.input as PipelineAction);
+    const kinds = inputs.map((a) => a.kind);
+    const done = kinds.indexOf('finish') + 1;
+    expect(kinds.slice(0, done)).toEqual(['readLedger', 'submit', 'poll', 'submit', 'poll', 'finish']);
+    // Then it idles, reading the ledger once a sweep interval.
+    expect(new Set(kinds.slice(done))).toEqual(new Set(['readLedger']));
+    const submits = inputs.filter((a): a is Submit => a.kind === 'submit');
     expect(submits.map((s) => s.batch.files.map((f) => f.path))).toEqual([
       [file(1).path, file(2).path],
       [file(1).path, file(2).path],
     ]);
     expect(submits[0].idempotencyToken).not.toBe(submits[1].idempotencyToken);
+    // The whole history, replayed twice more, gives the same state and actions.
+    const again = await host.replay();
+    expect(await host.replay()).toEqual(again);
+    expect(again.actions).toEqual(host.last.actions);
   });
 
-  it('keeps one wait for the signal across timer wake-ups, so no signal is swallowed', () => {
-    const history: HistoryItem[] = [
-      { kind: 'activity', result: { kind: 'ledgerRead', files: [] }, time: T0 },
+  it('follows the history by sequence number: durable-functions does not check it against the code', async () => {
+    const host = await start();
+    await host.completeActivity(EMPTY_LEDGER);
+    // A history that names another activity replays as if it named this one: only the extension,
+    // replaying the actions against the history, could notice.
+    const renamed = host.history.map((e) =>
+      e.EventType === EventType.TaskScheduled ? { ...e, Name: 'other' } : e,
+    );
+    expect(await invokeOrchestration(orchestrator, orchestrationRequest(renamed, STARTED))).toEqual(
+      await host.replay(),
+    );
+    // A history with a timer where the code has its activity: the timer's empty result is handed
+    // over as the activity's, and the orchestration fails on it.
+    const diverged = [
+      history.orchestratorStarted(T0),
+      history.executionStarted(T0, PIPELINE_ORCHESTRATION, STARTED),
+      history.timerCreated(T0, 0, T0 + 1_000),
+      history.orchestratorCompleted(T0),
+      history.orchestratorStarted(T0 + 1_000),
+      history.timerFired(T0 + 1_000, 0, T0 + 1_000),
     ];
-    history.push({ kind: 'any', winner: 'timer', time: T0 + SETTINGS.sweepMs });
-    const waits: FakeTask[] = [];
-    const context = {
-      df: {
-        currentUtcDateTime: new Date(T0),
-        getInput: () => undefined,
-        callActivityWithRetry: (_n: string, _r: RetryOptions, action: unknown) =>
-          new FakeTask({ kind: 'activity', input: action }),
-        createTimer: (at: Date) => new FakeTask({ kind: 'timer', at: at.getTime() }),
-        waitForExternalEvent: (name: string) => {
-          const task = new FakeTask({ kind: 'event', name });
-          waits.push(task);
-          return task;
-        },
-        Task: { any: (tasks: FakeTask[]) => new FakeTask({ kind: 'any', tasks }) },
-        continueAsNew: () => undefined,
-      },
-    } as unknown as OrchestrationContext;
-    const generator = pipelineOrchestration(context, SETTINGS, RETRY);
-    generator.next();
-    let step = generator.next({ kind: 'ledgerRead', files: [] });
-    const [, timer] = (step.value as unknown as FakeTask).spec.tasks as FakeTask[];
-    step = generator.next(timer as unknown as Task); // the timer wins
-    step = generator.next({ kind: 'ledgerRead', files: [] }); // the sweep it woke for
-    expect(((step.value as unknown as FakeTask).spec.tasks as FakeTask[])[0]).toBe(waits[0]);
-    expect(waits).toHaveLength(1);
+    const run = await invokeOrchestration(orchestrator, orchestrationRequest(diverged, STARTED));
+    expect(run.failure).toMatch(/Cannot read properties of undefined \(reading 'kind'\)/);
+    expect(run.state.isDone).toBe(false);
   });
 
-  it('continues as new with its state after maxSteps', () => {
-    const history: HistoryItem[] = [];
-    for (let i = 0; i < SETTINGS.maxSteps + 5; i++) {
-      history.push(
-        i % 2 === 0
-          ? { kind: 'activity', result: { kind: 'ledgerRead', files: [] }, time: T0 + i * SETTINGS.sweepMs }
-          : { kind: 'any', winner: 'timer', time: T0 + (i + 1) * SETTINGS.sweepMs },
-      );
+  it('continues as new after maxSteps with its state and the app’s current settings; the next generation goes on from them', async () => {
+    const settings = { ...SETTINGS, maxSteps: 6, batchWaitMs: 600_000 };
+    const host = await start({ settings });
+    const arrived = file(1, T0 + 1_000);
+    await host.completeActivity(EMPTY_LEDGER);
+    await host.raiseEvent(SIGNAL, arrived, 1_000);
+    while (!host.last.state.isDone) {
+      if (pendingAction(host).actionType === ActionType.WhenAny) await host.fireTimer();
+      else await host.completeActivity(EMPTY_LEDGER);
     }
-    const { pending, continuedWith } = replay(history, undefined);
-    expect(pending).toBeUndefined();
-    expect(continuedWith).toEqual({
-      state: expect.objectContaining({ forming: null, active: null, ready: [] }),
-      settings: SETTINGS,
-    });
+    expect(host.last.added).toEqual([
+      {
+        actionType: ActionType.ContinueAsNew,
+        input: {
+          state: {
+            forming: { files: [arrived], openedAt: arrived.triggeredAt },
+            ready: [],
+            active: null,
+            lastSweepAt: T0 + 2 * SETTINGS.sweepMs,
+            steps: 6,
+          },
+          settings: appSettings,
+        },
+      },
+    ]);
+    // The new execution reads the ledger, then, on the app's shorter batch wait, submits the file.
+    await host.continueAsNew();
+    expect(pendingActivity(host)).toEqual({ kind: 'readLedger' });
+    await host.completeActivity(EMPTY_LEDGER);
+    expect(pendingActivity(host)).toMatchObject({ kind: 'submit', batch: { files: [arrived] } });
   });
 
-  it('decides with the settings its input carries, not the app’s current ones', () => {
-    const started = { settings: { ...SETTINGS, sweepMs: 5_000 } };
-    const history: HistoryItem[] = [
-      { kind: 'activity', result: { kind: 'ledgerRead', files: [] }, time: T0 },
-    ];
-    expect(replay(history, started).scheduled[1]).toMatchObject({ kind: 'any', timerAt: T0 + 5_000 });
-    expect(replay(history, undefined).scheduled[1]).toMatchObject({
-      kind: 'any',
-      timerAt: T0 + SETTINGS.sweepMs,
-    });
+  it('decides with the settings its input carries, not the app’s current ones', async () => {
+    const host = await start({ settings: { ...SETTINGS, sweepMs: 5_000 } });
+    await host.completeActivity(EMPTY_LEDGER);
+    expect(pendingWait(host)).toBe(T0 + 5_000);
+    const bare = await start(null);
+    await bare.completeActivity(EMPTY_LEDGER);
+    expect(pendingWait(bare)).toBe(T0 + appSettings.sweepMs);
   });
 });
 

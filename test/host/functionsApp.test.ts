@@ -6,6 +6,17 @@ import { CaptureWriter, cdcChange } from '../support/pipelineFixtures';
 import { captureBytes } from '../lakehouse/lakehouseFixtures';
 import { captureStoreForConnection } from '../../lib/storage/captureStore';
 import { REPO_ROOT } from '../support/paths';
+import { FakeFunctionsCore, FunctionMetadata } from '../support/durableHistory';
+
+// The worker's core API, which @azure/functions hands each registration to (see durableHistory.ts).
+jest.mock(
+  '@azure/functions-core',
+  () =>
+    jest
+      .requireActual<typeof import('../support/durableHistory')>('../support/durableHistory')
+      .fakeFunctionsCore(),
+  { virtual: true },
+);
 
 const sample = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'local.settings.sample.json'), 'utf8'))
   .Values as Record<string, string>;
@@ -88,5 +99,66 @@ describe('Functions app', () => {
       'status.js',
     ]);
     for (const file of files) await expect(import(path.join(dist, file))).resolves.toBeDefined();
+    const { registrations } = jest.requireMock<FakeFunctionsCore>('@azure/functions-core');
+    expect([...registrations.keys()].sort()).toEqual(files.map((f) => f.replace(/\.js$/, '')));
+  });
+
+  it('registers every function in functions/ with the trigger and bindings @azure/functions records', async () => {
+    useSettings({ BACKLOG_INTERVAL_MINUTES: '15' });
+    const dir = path.join(REPO_ROOT, 'functions');
+    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.ts')))
+      await import(path.join(dir, file));
+    const { registrations } = jest.requireMock<FakeFunctionsCore>('@azure/functions-core');
+    const registered = Object.fromEntries(
+      [...registrations].map(([name, { metadata }]) => [name, bindingsOf(metadata)]),
+    );
+    const http = (methods: string[], route: string) => ({
+      trigger: { type: 'httpTrigger', direction: 'in', authLevel: 'function', methods, route },
+      inputs: [],
+      outputs: ['http'],
+    });
+    expect(registered).toEqual({
+      captureTrigger: {
+        trigger: {
+          type: 'blobTrigger',
+          direction: 'in',
+          path: 'fncapture/{name}',
+          connection: 'CaptureStorage',
+          source: 'EventGrid',
+        },
+        inputs: ['durableClient'],
+        outputs: [],
+      },
+      pipelineOrchestrator: {
+        trigger: { type: 'orchestrationTrigger', direction: 'in' },
+        inputs: [],
+        outputs: [],
+      },
+      pipelineAction: { trigger: { type: 'activityTrigger', direction: 'in' }, inputs: [], outputs: [] },
+      backlogTimer: {
+        trigger: { type: 'timerTrigger', direction: 'in', schedule: '0 */15 * * * *' },
+        inputs: ['durableClient'],
+        outputs: [],
+      },
+      publishOrders: http(['POST'], 'orders'),
+      status: http(['GET'], 'status'),
+      gold: http(['GET'], 'gold'),
+      dashboard: http(['GET'], 'dashboard'),
+    });
+    expect([...registrations.values()].map((r) => r.metadata.retryOptions)).toEqual(Array(8).fill(undefined));
   });
 });
+
+/** A registration's trigger (first, as toCoreFunctionMetadata puts it) and its other bindings' types. */
+function bindingsOf({ bindings }: FunctionMetadata) {
+  const [trigger, ...others] = Object.values(bindings);
+  // Binding names are hashes of the binding, and `properties` a flag for SDK-type bindings.
+  const settings = Object.fromEntries(
+    Object.entries(trigger).filter(([key]) => key !== 'name' && key !== 'properties'),
+  );
+  return {
+    trigger: settings,
+    inputs: others.filter((b) => b.direction === 'in').map((b) => b.type),
+    outputs: others.filter((b) => b.direction === 'out').map((b) => b.type),
+  };
+}
