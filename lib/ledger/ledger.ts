@@ -47,8 +47,11 @@ export interface Ledger {
   get(path: string): Promise<LedgerFile | undefined>;
   /** Applies one patch to each file (per-file patches may differ); final states leave the open set. */
   update(changes: { path: string; patch: LedgerPatch }[]): Promise<void>;
-  /** Makes sure an unfinished file is in the open set (a crash may come between a row's two writes). */
-  restoreOpen(file: LedgerFile): Promise<void>;
+  /**
+   * Makes sure a file the history shows unfinished is in the open set (a crash may come between a
+   * row's writes); never overwrites an open copy, and never reopens a file finished meanwhile.
+   */
+  restoreOpen(path: string): Promise<void>;
   /** Puts a recorded file back to pending (a reprocess), keeping its attempts and capture times. */
   requeue(file: LedgerFile): Promise<void>;
   /** Dead-lettered files (until requeued): what an operator must look at. */
@@ -142,9 +145,7 @@ export class TableLedger implements Ledger {
       if (error instanceof RestError && error.statusCode === 409) {
         // Recorded before; if it is still unfinished, make sure the open copy exists (a crash may
         // have come between the two writes).
-        const known = await this.get(file.path);
-        if (known && !FINAL_STATES.includes(known.state))
-          await this.open.upsertEntity(this.toEntity(known), 'Replace');
+        await this.restoreOpen(file.path);
         return 'exists';
       }
       throw new LedgerError(`cannot record ${file.path}: ${errorMessage(error)}`, file.path, {
@@ -167,23 +168,47 @@ export class TableLedger implements Ledger {
   }
 
   async update(changes: { path: string; patch: LedgerPatch }[]): Promise<void> {
-    const history: TransactionAction[][] = [];
-    const work: TransactionAction[][] = [];
+    const history: TransactionAction[] = [];
+    const work: TransactionAction[] = [];
+    const deadLettered: string[] = [];
     for (const { path, patch } of changes) {
       const entity = { ...ledgerKeys(path, this.format), ...withoutUndefined(patch) };
-      history.push([['update', entity, 'Merge']]);
-      work.push([
+      history.push(['update', entity, 'Merge']);
+      work.push(
         patch.state && FINAL_STATES.includes(patch.state) ? ['delete', entity] : ['update', entity, 'Merge'],
-      ]);
+      );
+      if (patch.state === 'deadLettered') deadLettered.push(path);
     }
-    // The open copy first: if only the history is written, a restarted orchestration still sees
-    // the file as unfinished and finishes it again (loading is idempotent per file).
-    await this.submit(this.open, work.flat(), true);
-    await this.submit(this.files, history.flat(), false);
+    // History first, then the dead-letter index, then the open copy: a crash between any two leaves
+    // the file in the open set, so a restarted orchestration finishes it again (every step is
+    // idempotent), and never leaves a file in no set at all.
+    await this.submit(this.files, history, false);
+    for (const path of deadLettered) {
+      const row = await this.get(path);
+      if (row) await this.deadLetters.upsertEntity(this.toEntity(row), 'Replace');
+    }
+    await this.submit(this.open, work, true);
   }
 
-  async restoreOpen(file: LedgerFile): Promise<void> {
-    if (!FINAL_STATES.includes(file.state)) await this.open.upsertEntity(this.toEntity(file), 'Replace');
+  async restoreOpen(path: string): Promise<void> {
+    const known = await this.get(path);
+    if (!known || FINAL_STATES.includes(known.state)) return;
+    try {
+      await this.open.createEntity(this.toEntity(known));
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 409) return; // the open copy is there
+      throw new LedgerError(`cannot restore ${path} to the open set: ${errorMessage(error)}`, path, {
+        cause: error,
+      });
+    }
+    // Finished between the read and the create: the copy just made must not bring it back.
+    const now = await this.get(path);
+    if (now && FINAL_STATES.includes(now.state)) {
+      const keys = ledgerKeys(path, this.format);
+      await this.open.deleteEntity(keys.partitionKey, keys.rowKey).catch((error: unknown) => {
+        if (!(error instanceof RestError && error.statusCode === 404)) throw error;
+      });
+    }
   }
 
   async requeue(file: LedgerFile): Promise<void> {

@@ -79,7 +79,7 @@ export async function recordCaptureFile(
   const known = await deps.ledger.get(blob.path);
   if (known) {
     // Nothing new; but a crash of an earlier delivery may have left its work undone.
-    await deps.ledger.restoreOpen(known);
+    await deps.ledger.restoreOpen(known.path);
     if (known.state === 'pending') await deps.signal(fileRefOf(known));
     return 'known';
   }

@@ -105,6 +105,53 @@ describe('ledger on Table Storage (Azurite)', () => {
     expect(await openRows(ledger)).toEqual([{ ...r, attempts: 2 }]);
   });
 
+  it('indexes a file dead-lettered by an update (poison isolation) where the backlog report reads it', async () => {
+    const r = row(9, 7);
+    await ledger.insert(r);
+    await ledger.update([
+      { path: r.path, patch: { state: 'deadLettered', error: 'Task silver failed', runId: '5' } },
+    ]);
+    const dead: LedgerFile[] = [];
+    for await (const d of ledger.listDeadLettered()) dead.push(d);
+    expect(dead).toEqual([{ ...r, state: 'deadLettered', error: 'Task silver failed', runId: '5' }]);
+    expect(await openRows(ledger)).toEqual([]);
+  });
+
+  it('keeps a file in the open set when a final update is cut off after the history write', async () => {
+    const r = row(9, 8);
+    await ledger.insert(r);
+    const open = (ledger as unknown as { open: TableClient }).open;
+    const cut = jest.spyOn(open, 'submitTransaction').mockRejectedValueOnce(new Error('process died'));
+    await expect(ledger.update([{ path: r.path, patch: { state: 'succeeded' } }])).rejects.toThrow();
+    cut.mockRestore();
+    // Never in no set: the history says succeeded, and the open copy is still there to finish it again.
+    expect((await ledger.get(r.path))?.state).toBe('succeeded');
+    expect((await openRows(ledger)).map((o) => o.path)).toEqual([r.path]);
+    await ledger.update([{ path: r.path, patch: { state: 'succeeded' } }]);
+    expect(await openRows(ledger)).toEqual([]);
+
+    // Cut off at the history write itself: nothing changed, the file is still open.
+    const next = row(9, 10);
+    await ledger.insert(next);
+    const files = (ledger as unknown as { files: TableClient }).files;
+    const failing = jest.spyOn(files, 'submitTransaction').mockRejectedValueOnce(new Error('process died'));
+    await expect(ledger.update([{ path: next.path, patch: { state: 'succeeded' } }])).rejects.toThrow();
+    failing.mockRestore();
+    expect((await openRows(ledger)).map((o) => o.path)).toEqual([next.path]);
+  });
+
+  it('restores a missing open copy without overwriting a newer one or reopening a finished file', async () => {
+    const r = row(9, 9);
+    await ledger.insert(r);
+    await ledger.update([{ path: r.path, patch: { state: 'batched', batchId: 'b1' } }]);
+    // A redelivered event restores nothing when the open copy is there: it is not replaced.
+    await ledger.restoreOpen(r.path);
+    expect(await openRows(ledger)).toEqual([{ ...r, state: 'batched', batchId: 'b1' }]);
+    await ledger.update([{ path: r.path, patch: { state: 'succeeded' } }]);
+    await ledger.restoreOpen(r.path);
+    expect(await openRows(ledger)).toEqual([]);
+  });
+
   it('lists rows of an hour range only', async () => {
     for (const hour of [8, 9, 10, 11]) await ledger.insert(row(hour, 0));
     const rows: LedgerFile[] = [];
