@@ -266,6 +266,25 @@ export const SETTINGS = {
     1,
     86_400,
   ),
+  PLATFORM_ALERT_AFTER: integer(
+    {
+      description:
+        'Consecutive failures that are not the batch’s fault (platform errors, cancelled or skipped runs, lost runs, 429/5xx) before the pipeline raises an alert; it keeps retrying with backoff.',
+      default: '5',
+    },
+    1,
+    1000,
+  ),
+  PERMANENT_ERROR_PAUSE_MINUTES: integer(
+    {
+      description:
+        'How long submissions pause after a permanent Jobs API error (401, 403, job not found, invalid parameters) before trying again; `orders-pipeline process` tries at once.',
+      default: '30',
+      localDefault: '1',
+    },
+    1,
+    1440,
+  ),
   LEDGER_SWEEP_SECONDS: integer(
     {
       description: 'How often the orchestration reads pending files from the ledger even without a signal.',

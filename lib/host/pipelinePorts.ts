@@ -2,6 +2,7 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { AppConfig } from '../config';
 import { DatabricksAuth, JobsClient } from '../databricks/jobsClient';
+import { TableHealthStore } from '../ledger/healthStore';
 import { Ledger, TableLedger, storageTableClient } from '../ledger/ledger';
 import { BacklogPorts, WatermarkStore } from '../operate/backlog';
 import { CaptureTriggerDeps } from '../pipeline/captureRecording';
@@ -31,8 +32,18 @@ export async function openPipelinePorts(
     manifests: new BlobManifestStore(service.getContainerClient(config.MANIFEST_CONTAINER)),
     jobs: new JobsClient(jobs.host, { auth: jobs.auth }),
     jobId: config.DATABRICKS_JOB_ID,
+    health: healthStore(config),
     log,
   };
+}
+
+/** The ledger's state table holds the backlog watermark and the pipeline's health. */
+function stateTable(config: AppConfig) {
+  return storageTableClient(config.AzureWebJobsStorage, `${config.LEDGER_TABLE}State`);
+}
+
+function healthStore(config: AppConfig): TableHealthStore {
+  return new TableHealthStore(stateTable(config));
 }
 
 /** The timer's ports: the orchestration's ledger and Jobs client, the capture store, the watermark. */
@@ -44,9 +55,8 @@ export function backlogPorts(
 ): BacklogPorts {
   return {
     ledger: ports.ledger,
-    watermarks: new WatermarkStore(
-      storageTableClient(config.AzureWebJobsStorage, `${config.LEDGER_TABLE}State`),
-    ),
+    watermarks: new WatermarkStore(stateTable(config)),
+    health: healthStore(config),
     captureStore,
     jobs: ports.jobs,
     jobId: ports.jobId,

@@ -26,6 +26,8 @@ export function pipelineSettings(config: AppConfig): PipelineSettings {
     retryBaseMs: config.RETRY_BASE_SECONDS * 1000,
     retryMaxMs: config.RETRY_MAX_SECONDS * 1000,
     sweepMs: config.LEDGER_SWEEP_SECONDS * 1000,
+    platformAlertAfter: config.PLATFORM_ALERT_AFTER,
+    pauseMs: config.PERMANENT_ERROR_PAUSE_MINUTES * 60_000,
     maxSteps: MAX_STEPS,
   };
 }
@@ -39,6 +41,7 @@ export function backlogSettings(config: AppConfig): BacklogSettings {
     captureWindowMs: config.CAPTURE_WINDOW_SECONDS * 1000,
     graceMs: config.BACKLOG_GRACE_MINUTES * 60_000,
     retentionMs: config.RETENTION_DAYS * 24 * HOUR_MS,
+    platformAlertAfter: config.PLATFORM_ALERT_AFTER,
   };
 }
 

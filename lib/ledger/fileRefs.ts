@@ -14,6 +14,7 @@ export function toOpenFile(row: LedgerFile): OpenFile {
     state: row.state as OpenFile['state'],
     batchId: row.batchId,
     attempt: row.batchAttempt,
+    depth: row.batchDepth,
     runId: row.runId ? Number(row.runId) : undefined,
   };
 }

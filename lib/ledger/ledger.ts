@@ -32,6 +32,8 @@ export interface LedgerFile {
   batchId?: string;
   /** Attempt of that batch (its run-now idempotency token is derived from batch and attempt). */
   batchAttempt?: number;
+  /** Halvings that made that batch (0: a batch of arrivals), so a resumed batch splits as before. */
+  batchDepth?: number;
   runId?: string;
   /** Runs launched with the file in them, over all its batches and attempts. */
   attempts?: number;
@@ -351,6 +353,7 @@ const FIELDS: (keyof LedgerFile)[] = [
   'runFinishedAt',
   'batchId',
   'batchAttempt',
+  'batchDepth',
   'runId',
   'attempts',
   'error',

@@ -5,6 +5,7 @@ import { JobsClient } from '../databricks/jobsClient';
 import { FINAL_STATES, Ledger, LedgerFile, hourOf, pathHour } from '../ledger/ledger';
 import { CaptureTriggerDeps, recordCaptureFile } from '../pipeline/captureRecording';
 import { CaptureStore } from '../storage/captureStore';
+import type { HealthStore, StoredHealth } from '../ledger/healthStore';
 
 const HOUR = 3_600_000;
 
@@ -17,6 +18,8 @@ export interface BacklogReport {
   deadLettered: { files: number; newest: { path: string; error: string }[] };
   /** Now − the newest capture time among files whose batch succeeded; null before the first. */
   freshnessSeconds: number | null;
+  /** The orchestration's health as it last wrote it; null before it first ran. */
+  pipeline: StoredHealth | null;
   alerts: string[];
   watermark: string | null;
   listedHours: number;
@@ -31,6 +34,8 @@ export interface BacklogSettings {
   captureWindowMs: number;
   graceMs: number;
   retentionMs: number;
+  /** Failures in a row that are not a batch's fault before the report alerts. */
+  platformAlertAfter: number;
 }
 
 /** Where the timer stopped: every file of every hour before `hour` is in the ledger. */
@@ -105,6 +110,7 @@ export interface BacklogPorts {
   captureStore: CaptureStore;
   jobs: JobsClient;
   jobId: number;
+  health: HealthStore;
   /** The trigger's dependencies, to re-trigger a lost file through the normal path. */
   trigger: CaptureTriggerDeps;
 }
@@ -184,9 +190,10 @@ export async function runBacklog(
   for await (const row of ports.ledger.listDeadLettered()) dead.push(row);
   const runs: Run[] = [];
   for await (const run of ports.jobs.listRuns({ jobId: ports.jobId, activeOnly: true })) runs.push(run);
+  const health = await ports.health.read();
 
   return backlogReport(
-    { open, dead, runs, retriggered, newestSucceeded, watermark, listedHours },
+    { open, dead, runs, retriggered, newestSucceeded, watermark, listedHours, health },
     now,
     settings,
     started,
@@ -203,6 +210,7 @@ export function backlogReport(
     newestSucceeded: number | null;
     watermark: number | null;
     listedHours: number;
+    health: StoredHealth | null;
   },
   now: number,
   settings: BacklogSettings,
@@ -224,6 +232,17 @@ export function backlogReport(
   if (read.dead.length > 0) alerts.push(`${read.dead.length} dead-lettered file(s) need a look`);
   if (read.retriggered.length > 0)
     alerts.push(`${read.retriggered.length} file(s) had no BlobCreated event; re-triggered`);
+  const health = read.health;
+  if (health?.pausedUntil && health.pausedUntil > now) {
+    alerts.push(
+      `submissions paused until ${new Date(health.pausedUntil).toISOString()} after a permanent Jobs API error: ${health.pauseReason ?? ''}`,
+    );
+  }
+  if (health && health.platformFailures >= settings.platformAlertAfter) {
+    alerts.push(
+      `${health.platformFailures} failures in a row that are not a batch's fault (retrying with backoff): ${health.lastPlatformError ?? ''}`,
+    );
+  }
   return {
     at: new Date(now).toISOString(),
     unfinished: {
@@ -241,6 +260,7 @@ export function backlogReport(
         .map((f) => ({ path: f.path, error: f.error ?? '' })),
     },
     freshnessSeconds: read.newestSucceeded === null ? null : Math.round((now - read.newestSucceeded) / 1000),
+    pipeline: health,
     alerts,
     watermark: read.watermark === null ? null : new Date(read.watermark).toISOString(),
     listedHours: read.listedHours,

@@ -2,6 +2,7 @@ import { ContainerClient } from '@azure/storage-blob';
 import { Run } from '../databricks/jobsApi';
 import { JobsApiError, JobsClient } from '../databricks/jobsClient';
 import { toOpenFile } from '../ledger/fileRefs';
+import type { HealthStore } from '../ledger/healthStore';
 import { Ledger, LedgerPatch } from '../ledger/ledger';
 import { BatchManifest, manifestBlobName, toLakehouseUrl } from '../lakehouse/manifest';
 import { ApiFailure, Batch, OpenFile, PipelineAction, PipelineEvent, RunOutcome } from './pipelineDecision';
@@ -40,6 +41,8 @@ export interface PipelinePorts {
   manifests: ManifestStore;
   jobs: JobsClient;
   jobId: number;
+  /** Where the pipeline's health goes for the backlog timer, its alert and the dashboard. */
+  health: HealthStore;
   /** One structured log entry (a JSON line locally; the function's logger in Azure). */
   log: (entry: Record<string, unknown>) => void;
   now?: () => number;
@@ -108,6 +111,14 @@ export async function performAction(action: IoAction, ports: PipelinePorts): Pro
       });
       return { kind: 'recorded' };
     }
+    case 'reportHealth':
+      try {
+        await ports.health.write(action.health, new Date(now()));
+      } catch (error) {
+        return { kind: 'healthReportFailed', error: failureOf(error) };
+      }
+      ports.log({ event: 'pipelineHealth', ...action.health });
+      return { kind: 'healthReported' };
   }
 }
 
@@ -122,7 +133,13 @@ async function submit(
     await ports.ledger.update(
       batch.files.map((file) => ({
         path: file.path,
-        patch: { state: 'batched', batchId: batch.id, batchAttempt: attempt, batchedAt },
+        patch: {
+          state: 'batched',
+          batchId: batch.id,
+          batchAttempt: attempt,
+          batchDepth: batch.depth,
+          batchedAt,
+        },
       })),
     );
     const manifestPath = await ports.manifests.write(manifestOf(batch));

@@ -17,6 +17,10 @@ export interface PipelineSettings {
   retryMaxMs: number;
   /** Longest time between two reads of the ledger's open files. */
   sweepMs: number;
+  /** Consecutive failures that are not the batch's fault before an alert is raised. */
+  platformAlertAfter: number;
+  /** How long submissions pause after a permanent Jobs API error. */
+  pauseMs: number;
   /** Actions before the Durable orchestrator continues as new, to keep its history short. */
   maxSteps: number;
 }
@@ -38,6 +42,7 @@ export interface OpenFile extends FileRef {
   state: 'pending' | 'batched' | 'submitted';
   batchId?: string;
   attempt?: number;
+  depth?: number;
   runId?: number;
 }
 
@@ -55,6 +60,8 @@ export interface ActiveBatch {
   attempt: number;
   /** Failed runs of this batch (runs that were not its fault, such as SKIPPED, do not count). */
   failures: number;
+  /** Consecutive runs that failed without the batch's fault (platform error, cancelled, lost). */
+  platformFailures: number;
   /** Consecutive failed API calls, for the backoff. */
   apiErrors: number;
   /** What to do at `at`: call run-now, call runs/get, or (after the run) wait for the ledger. */
@@ -66,12 +73,30 @@ export interface ActiveBatch {
   lastError?: string;
 }
 
+/**
+ * What an operator must know about the pipeline as a whole, written where the backlog timer reads
+ * it (its report, alert and the dashboard): submissions paused by a permanent error, and a run of
+ * failures that are not any batch's fault.
+ */
+export interface PipelineHealth {
+  /** Epoch ms until which submissions are paused, after a permanent Jobs API error. */
+  pausedUntil: number | null;
+  pauseReason: string | null;
+  /** Consecutive failures that are not the batch's fault; an alert at platformAlertAfter. */
+  platformFailures: number;
+  lastPlatformError: string | null;
+}
+
 export interface PipelineState {
   forming: { files: FileRef[]; openedAt: number } | null;
   ready: Batch[];
   active: ActiveBatch | null;
   lastSweepAt: number;
   steps: number;
+  health: PipelineHealth;
+  /** The health changed since it was last written; write it at `healthReportAt`. */
+  healthDirty: boolean;
+  healthReportAt: number;
 }
 
 export interface ApiFailure {
@@ -99,7 +124,9 @@ export type PipelineEvent =
   | { kind: 'pollFailed'; error: ApiFailure }
   | { kind: 'recorded' }
   | { kind: 'recordFailed'; error: ApiFailure }
-  | { kind: 'ledgerReadFailed'; error: ApiFailure };
+  | { kind: 'ledgerReadFailed'; error: ApiFailure }
+  | { kind: 'healthReported' }
+  | { kind: 'healthReportFailed'; error: ApiFailure };
 
 export type RecordAction = Extract<PipelineAction, { kind: 'finish' | 'deadLetter' }>;
 
@@ -120,6 +147,7 @@ export type PipelineAction =
       startedAt?: number;
       finishedAt?: number;
     }
+  | { kind: 'reportHealth'; health: PipelineHealth }
   | { kind: 'continueAsNew' };
 
 export interface Decision {
@@ -127,8 +155,25 @@ export interface Decision {
   action: PipelineAction;
 }
 
+export const HEALTHY: PipelineHealth = {
+  pausedUntil: null,
+  pauseReason: null,
+  platformFailures: 0,
+  lastPlatformError: null,
+};
+
+/** A new orchestration: healthy, and it says so (clearing what an earlier one may have reported). */
 export function initialState(now: number): PipelineState {
-  return { forming: null, ready: [], active: null, lastSweepAt: now, steps: 0 };
+  return {
+    forming: null,
+    ready: [],
+    active: null,
+    lastSweepAt: now,
+    steps: 0,
+    health: { ...HEALTHY },
+    healthDirty: true,
+    healthReportAt: now,
+  };
 }
 
 export function decideNext(
@@ -158,25 +203,23 @@ export function decideNext(
     case 'submitted': {
       const active = expectActive(state, 'submit', event.kind);
       Object.assign(active, { runId: event.runId, phase: 'poll', at: now + settings.pollMs, apiErrors: 0 });
+      if (state.health.pausedUntil !== null) {
+        setHealth(state, now, settings, { ...state.health, pausedUntil: null, pauseReason: null });
+      }
       for (const file of active.batch.files) file.attempts += 1;
       break;
     }
-    case 'submitFailed': {
-      const active = expectActive(state, 'submit', event.kind);
-      active.apiErrors += 1;
-      active.lastError = event.error.message;
-      active.at = now + backoffMs(active.apiErrors, settings, event.error.retryAfterMs);
+    case 'submitFailed':
+      apiFailed(state, expectActive(state, 'submit', event.kind), event.error, now, settings);
       break;
-    }
     case 'pollFailed': {
       const active = expectActive(state, 'poll', event.kind);
-      active.lastError = event.error.message;
       if (event.error.kind === 'runNotFound') {
         // The run is gone (a workspace or local Jobs API that lost it): run the batch again.
-        retryRun(active, now, settings, false);
+        active.lastError = event.error.message;
+        notTheBatch(state, active, event.error.message, now, settings);
       } else {
-        active.apiErrors += 1;
-        active.at = now + backoffMs(active.apiErrors, settings, event.error.retryAfterMs);
+        apiFailed(state, active, event.error, now, settings);
       }
       break;
     }
@@ -189,6 +232,7 @@ export function decideNext(
         break;
       }
       if (run.kind === 'succeeded') {
+        setHealth(state, now, settings, { ...HEALTHY });
         return record(state, active, now, {
           kind: 'finish',
           batch: active.batch,
@@ -200,14 +244,16 @@ export function decideNext(
       }
       active.lastError = run.message;
       if (run.notTheBatch) {
-        retryRun(active, now, settings, false);
+        notTheBatch(state, active, run.message, now, settings);
         break;
       }
+      // The platform answered and ran the batch: whatever it was, it was not a platform failure.
+      setHealth(state, now, settings, { ...HEALTHY });
       active.failures += 1;
       const batch = active.batch;
       const limit = batch.depth === 0 || batch.files.length === 1 ? settings.maxAttempts : 1;
       if (active.failures < limit) {
-        retryRun(active, now, settings, true);
+        retryRun(active, now, settings, active.failures);
       } else if (batch.files.length > 1) {
         // Keeps failing: halve it, the halves first in line, until the failing file is alone.
         state.ready.unshift(...halves(batch, now));
@@ -236,6 +282,12 @@ export function decideNext(
       active.at = now + backoffMs(active.apiErrors, settings, event.error.retryAfterMs);
       break;
     }
+    case 'healthReported':
+      state.healthDirty = false;
+      break;
+    case 'healthReportFailed':
+      state.healthReportAt = now + backoffMs(1, settings, event.error.retryAfterMs);
+      break;
   }
   return step(state, nextAction(state, now, settings));
 }
@@ -251,9 +303,10 @@ function record(state: PipelineState, active: ActiveBatch, now: number, action: 
 
 function nextAction(state: PipelineState, now: number, settings: PipelineSettings): PipelineAction {
   if (state.steps >= settings.maxSteps && state.active?.phase !== 'record') return { kind: 'continueAsNew' };
+  if (state.healthDirty && now >= state.healthReportAt) return { kind: 'reportHealth', health: state.health };
   if (now >= state.lastSweepAt + settings.sweepMs) return { kind: 'readLedger' };
   closeBatches(state, now, settings);
-  if (!state.active && state.ready.length > 0) state.active = activate(state.ready.shift()!, now);
+  if (!state.active && state.ready.length > 0) state.active = activate(state, state.ready.shift()!, now);
   const active = state.active;
   if (active && now >= active.at) {
     if (active.phase === 'submit') {
@@ -269,30 +322,114 @@ function nextAction(state: PipelineState, now: number, settings: PipelineSetting
   }
   const wakeAt = [state.lastSweepAt + settings.sweepMs];
   if (active) wakeAt.push(active.at);
+  if (state.healthDirty) wakeAt.push(state.healthReportAt);
   // While a run is active the forming batch waits for it, not for its own clock.
   if (state.forming && !active && state.ready.length === 0) wakeAt.push(formingClosesAt(state, settings));
   return { kind: 'wait', until: Math.max(now, Math.min(...wakeAt)) };
 }
 
-function activate(batch: Batch, now: number): ActiveBatch {
+function activate(state: PipelineState, batch: Batch, now: number): ActiveBatch {
   const resume = batch.resume;
   return {
     batch,
     attempt: resume?.attempt ?? 1,
     failures: 0,
+    platformFailures: 0,
     apiErrors: 0,
     phase: resume?.runId !== undefined ? 'poll' : 'submit',
-    at: now,
+    // Submissions wait out a pause, whichever batch is next.
+    at: Math.max(now, state.health.pausedUntil ?? now),
     runId: resume?.runId,
   };
 }
 
 /** A new run of the batch: a new attempt, so a new idempotency token, after a backoff. */
-function retryRun(active: ActiveBatch, now: number, settings: PipelineSettings, counted: boolean): void {
+function retryRun(active: ActiveBatch, now: number, settings: PipelineSettings, failures: number): void {
   active.attempt += 1;
   active.phase = 'submit';
   active.runId = undefined;
-  active.at = now + backoffMs(counted ? active.failures : 1, settings);
+  active.at = now + backoffMs(failures, settings);
+}
+
+/**
+ * A run that failed without the batch's fault (platform error, cancelled, skipped, lost): a new run
+ * that does not count against the batch, backing off like any other retry, with an alert once it
+ * has happened platformAlertAfter times in a row.
+ */
+function notTheBatch(
+  state: PipelineState,
+  active: ActiveBatch,
+  message: string,
+  now: number,
+  settings: PipelineSettings,
+): void {
+  active.platformFailures += 1;
+  retryRun(active, now, settings, active.platformFailures);
+  notePlatformFailure(state, active.platformFailures + active.apiErrors, message, now, settings);
+}
+
+/**
+ * A failed Jobs API call. Transient (429, 5xx, network): the same call again after a backoff, an
+ * alert after platformAlertAfter in a row. Permanent (401, 403, job not found, invalid
+ * parameters): retrying cannot help, so submissions pause for pauseMs and the pause is reported.
+ */
+function apiFailed(
+  state: PipelineState,
+  active: ActiveBatch,
+  error: ApiFailure,
+  now: number,
+  settings: PipelineSettings,
+): void {
+  active.lastError = error.message;
+  if (error.kind === 'permanent') {
+    active.at = now + settings.pauseMs;
+    setHealth(state, now, settings, { ...state.health, pausedUntil: active.at, pauseReason: error.message });
+    return;
+  }
+  active.apiErrors += 1;
+  active.at = now + backoffMs(active.apiErrors, settings, error.retryAfterMs);
+  notePlatformFailure(state, active.platformFailures + active.apiErrors, error.message, now, settings);
+}
+
+function notePlatformFailure(
+  state: PipelineState,
+  failures: number,
+  message: string,
+  now: number,
+  settings: PipelineSettings,
+): void {
+  setHealth(state, now, settings, {
+    ...state.health,
+    platformFailures: failures,
+    lastPlatformError: message,
+  });
+}
+
+/**
+ * Changes the health, and asks for it to be written when what an operator sees changes: a pause
+ * begins or ends, platform failures reach the alert threshold, double again, or stop.
+ */
+function setHealth(
+  state: PipelineState,
+  now: number,
+  settings: PipelineSettings,
+  health: PipelineHealth,
+): void {
+  const shown = (h: PipelineHealth) => {
+    const failures = h.platformFailures;
+    const alerting = failures >= settings.platformAlertAfter;
+    return JSON.stringify([
+      h.pausedUntil,
+      h.pauseReason,
+      alerting ? Math.max(settings.platformAlertAfter, 2 ** Math.floor(Math.log2(failures))) : 0,
+    ]);
+  };
+  const changed = shown(state.health) !== shown(health);
+  state.health = health;
+  if (changed) {
+    state.healthDirty = true;
+    state.healthReportAt = now;
+  }
 }
 
 /** Exponential from retryBase, capped at retryMax; a longer Retry-After is honoured. */
@@ -399,7 +536,8 @@ function adoptOpenFiles(state: PipelineState, files: OpenFile[], now: number): v
     .map(([id, members]) => ({
       id,
       files: members.map(toRef),
-      depth: 1,
+      // Recorded at submit; a batch written before depths were recorded splits after one failure.
+      depth: Math.max(...members.map((m) => m.depth ?? 1)),
       resume: {
         attempt: Math.max(...members.map((m) => m.attempt ?? 1)),
         runId: members.find((m) => m.state === 'submitted' && m.runId !== undefined)?.runId,

@@ -11,9 +11,11 @@ import { functionsConfig } from '../../lib/host/functionsRuntime';
 import { pipelineSettings } from '../../lib/host/settings';
 import {
   FileRef,
+  HEALTHY,
   PipelineAction,
   PipelineEvent,
   PipelineSettings,
+  initialState,
 } from '../../lib/pipeline/pipelineDecision';
 import {
   ActionType,
@@ -47,6 +49,8 @@ const SETTINGS: PipelineSettings = {
   retryBaseMs: 1_000,
   retryMaxMs: 8_000,
   sweepMs: 60_000,
+  platformAlertAfter: 3,
+  pauseMs: 600_000,
   maxSteps: 40,
 };
 // Contracts: the activity functions/pipelineAction.ts registers, the event the trigger raises, and
@@ -55,7 +59,8 @@ const ACTIVITY = 'pipelineAction';
 const SIGNAL = 'fileCaptured';
 const RETRY = { firstRetryIntervalInMilliseconds: 5_000, maxNumberOfAttempts: 5, backoffCoefficient: 2 };
 const T0 = Date.UTC(2026, 10, 26, 12);
-const STARTED: PipelineInput = { settings: SETTINGS };
+// A generation whose health is already written; a brand-new orchestration writes it first (tested below).
+const STARTED: PipelineInput = { settings: SETTINGS, state: { ...initialState(T0), healthDirty: false } };
 const EMPTY_LEDGER: PipelineEvent = { kind: 'ledgerRead', files: [] };
 
 const file = (n: number, triggeredAt = T0): FileRef => ({
@@ -123,6 +128,15 @@ function pendingWait(host: OrchestrationHost): number {
 }
 
 describe('Durable orchestrator, replayed by durable-functions over real history', () => {
+  it('a brand-new orchestration writes its health after the first ledger read, then waits', async () => {
+    const host = await start({ settings: SETTINGS });
+    expect(pendingActivity(host)).toEqual({ kind: 'readLedger' });
+    await host.completeActivity(EMPTY_LEDGER);
+    expect(pendingActivity(host)).toEqual({ kind: 'reportHealth', health: HEALTHY });
+    await host.completeActivity({ kind: 'healthReported' });
+    expect(pendingWait(host)).toBe(T0 + SETTINGS.sweepMs);
+  });
+
   it('turns a file signal into ledger read, batch wait, submit, poll and finish, each a pipelineAction call with the app’s retry options', async () => {
     const host = await start();
     expect(pendingAction(host)).toEqual({
@@ -330,7 +344,7 @@ describe('Durable orchestrator, replayed by durable-functions over real history'
 
   it('continues as new after maxSteps with its state and the app’s current settings; the next generation goes on from them', async () => {
     const settings = { ...SETTINGS, maxSteps: 6, batchWaitMs: 600_000 };
-    const host = await start({ settings });
+    const host = await start({ ...STARTED, settings });
     const arrived = file(1, T0 + 1_000);
     await host.completeActivity(EMPTY_LEDGER);
     await host.raiseEvent(SIGNAL, arrived, 1_000);
@@ -348,6 +362,9 @@ describe('Durable orchestrator, replayed by durable-functions over real history'
             active: null,
             lastSweepAt: T0 + 2 * SETTINGS.sweepMs,
             steps: 6,
+            health: HEALTHY,
+            healthDirty: false,
+            healthReportAt: T0,
           },
           settings: appSettings,
         },
@@ -361,11 +378,12 @@ describe('Durable orchestrator, replayed by durable-functions over real history'
   });
 
   it('decides with the settings its input carries, not the app’s current ones', async () => {
-    const host = await start({ settings: { ...SETTINGS, sweepMs: 5_000 } });
+    const host = await start({ ...STARTED, settings: { ...SETTINGS, sweepMs: 5_000 } });
     await host.completeActivity(EMPTY_LEDGER);
     expect(pendingWait(host)).toBe(T0 + 5_000);
     const bare = await start(null);
     await bare.completeActivity(EMPTY_LEDGER);
+    await bare.completeActivity({ kind: 'healthReported' });
     expect(pendingWait(bare)).toBe(T0 + appSettings.sweepMs);
   });
 });

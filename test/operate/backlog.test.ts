@@ -1,3 +1,4 @@
+import type { StoredHealth } from '../../lib/ledger/healthStore';
 import { CapturePathFormat } from '../../lib/capture/capturePath';
 import { Run } from '../../lib/databricks/jobsApi';
 import { LedgerFile } from '../../lib/ledger/ledger';
@@ -18,6 +19,7 @@ const SETTINGS: BacklogSettings = {
   captureWindowMs: 60_000,
   graceMs: 60_000,
   retentionMs: 7 * 86_400_000,
+  platformAlertAfter: 5,
 };
 const at = (iso: string) => Date.parse(iso);
 
@@ -113,6 +115,7 @@ describe('backlog report', () => {
         retriggered: [],
         newestSucceeded: at('2026-11-29T23:50:00Z'),
         watermark: at('2026-11-29T23:00:00Z'),
+        health: null,
         listedHours: 4,
       },
       now,
@@ -127,6 +130,42 @@ describe('backlog report', () => {
     expect(report.alerts).toEqual([
       'the oldest unfinished file is 4.0 days old: past half the 7-day retention of raw files',
     ]);
+  });
+
+  it('alerts while submissions are paused and when platform failures reach the threshold', () => {
+    const now = at('2026-11-30T00:00:00Z');
+    const read = {
+      open: [],
+      dead: [],
+      runs: [],
+      retriggered: [],
+      newestSucceeded: null,
+      watermark: null,
+      listedHours: 0,
+    };
+    const health = (overrides: Partial<StoredHealth>): StoredHealth => ({
+      pausedUntil: null,
+      pauseReason: null,
+      platformFailures: 0,
+      lastPlatformError: null,
+      writtenAt: '2026-11-29T23:59:00.000Z',
+      ...overrides,
+    });
+    const paused = health({ pausedUntil: now + 60_000, pauseReason: '403 PERMISSION_DENIED' });
+    expect(backlogReport({ ...read, health: paused }, now, SETTINGS).alerts).toEqual([
+      'submissions paused until 2026-11-30T00:01:00.000Z after a permanent Jobs API error: 403 PERMISSION_DENIED',
+    ]);
+    // A pause that is over alerts no more, even before the orchestration writes that it resumed.
+    expect(backlogReport({ ...read, health: paused }, now + 60_000, SETTINGS).alerts).toEqual([]);
+    const failing = health({ platformFailures: 5, lastPlatformError: 'INTERNAL_ERROR' });
+    const report = backlogReport({ ...read, health: failing }, now, SETTINGS);
+    expect(report.alerts).toEqual([
+      "5 failures in a row that are not a batch's fault (retrying with backoff): INTERNAL_ERROR",
+    ]);
+    expect(report.pipeline).toEqual(failing);
+    expect(
+      backlogReport({ ...read, health: { ...failing, platformFailures: 4 } }, now, SETTINGS).alerts,
+    ).toEqual([]);
   });
 
   it('lists one partition-hour with the default layout, and stops at a finer token in others', () => {

@@ -3,6 +3,7 @@ import {
   ActiveBatch,
   Batch,
   FileRef,
+  HEALTHY,
   PipelineAction,
   PipelineEvent,
   PipelineSettings,
@@ -23,6 +24,8 @@ const SETTINGS: PipelineSettings = {
   retryBaseMs: 1_000,
   retryMaxMs: 60_000,
   sweepMs: 300_000,
+  platformAlertAfter: 3,
+  pauseMs: 600_000,
   maxSteps: 1_000,
 };
 const T0 = Date.UTC(2026, 10, 26, 12);
@@ -40,13 +43,17 @@ const active = (overrides: Partial<ActiveBatch>): ActiveBatch => ({
   batch: batchOf([file(1), file(2)]),
   attempt: 1,
   failures: 0,
+  platformFailures: 0,
   apiErrors: 0,
   phase: 'submit',
   at: T0,
   ...overrides,
 });
+/** A state whose health is already written (a new orchestration writes it first: tested below). */
+const healthWritten = (s: PipelineState): PipelineState => ({ ...s, healthDirty: false });
 const state = (overrides: Partial<PipelineState>): PipelineState => ({
   ...initialState(T0 - 1_000),
+  healthDirty: false,
   ...overrides,
 });
 
@@ -201,12 +208,19 @@ describe('pipeline decision: every state × every event', () => {
     }
     checkAction(after, action);
 
-    // A failure waits within the backoff bounds (a longer Retry-After is honoured).
+    // A failure waits within the backoff bounds (a longer Retry-After is honoured); a permanent
+    // error pauses submissions for the pause interval instead, and says so.
     if (['submitFailed', 'pollFailed', 'recordFailed'].includes(event.kind) && after.active) {
-      const retryAfter = 'error' in event ? (event.error.retryAfterMs ?? 0) : 0;
+      const error = 'error' in event ? event.error : undefined;
       const delay = after.active.at - T0;
-      expect(delay).toBeGreaterThanOrEqual(SETTINGS.retryBaseMs);
-      expect(delay).toBeLessThanOrEqual(Math.max(SETTINGS.retryMaxMs, retryAfter));
+      if (error?.kind === 'permanent' && event.kind !== 'recordFailed') {
+        expect(delay).toBe(SETTINGS.pauseMs);
+        expect(after.health).toMatchObject({ pausedUntil: after.active.at, pauseReason: error.message });
+        expect(action).toEqual({ kind: 'reportHealth', health: after.health });
+      } else {
+        expect(delay).toBeGreaterThanOrEqual(SETTINGS.retryBaseMs);
+        expect(delay).toBeLessThanOrEqual(Math.max(SETTINGS.retryMaxMs, error?.retryAfterMs ?? 0));
+      }
     }
   });
 });
@@ -241,7 +255,7 @@ function checkAction(after: PipelineState, action: PipelineAction): void {
 
 describe('pipeline decision: batching', () => {
   it('closes a batch at its first file + BATCH_WAIT, counted from the file’s arrival', () => {
-    let s = initialState(T0);
+    let s = healthWritten(initialState(T0));
     let d = decideNext(s, { kind: 'fileSignalled', file: { ...file(1), triggeredAt: T0 } }, T0, SETTINGS);
     expect(d.action).toEqual({ kind: 'wait', until: T0 + SETTINGS.batchWaitMs });
     s = d.state;
@@ -256,14 +270,19 @@ describe('pipeline decision: batching', () => {
   });
 
   it('submits at once when the batch reaches BATCH_MAX_FILES or BATCH_MAX_BYTES', () => {
-    let s = initialState(T0);
+    let s = healthWritten(initialState(T0));
     for (let n = 1; n <= 3; n++)
       s = decideNext(s, { kind: 'fileSignalled', file: file(n) }, T0, SETTINGS).state;
     const d = decideNext(s, { kind: 'fileSignalled', file: file(4) }, T0, SETTINGS);
     expect(d.action).toMatchObject({ kind: 'submit' });
     expect((d.action as { batch: Batch }).batch.files).toHaveLength(4);
 
-    const big = decideNext(initialState(T0), { kind: 'fileSignalled', file: file(9, 5_000) }, T0, SETTINGS);
+    const big = decideNext(
+      healthWritten(initialState(T0)),
+      { kind: 'fileSignalled', file: file(9, 5_000) },
+      T0,
+      SETTINGS,
+    );
     expect(big.action).toMatchObject({ kind: 'submit', batch: { files: [{ bytes: 5_000 }] } });
   });
 
@@ -342,7 +361,7 @@ describe('pipeline decision: submit, retries and backoff', () => {
       ],
     };
     let d = decideNext(
-      decideNext(initialState(T0), { kind: 'start' }, T0, SETTINGS).state,
+      decideNext(healthWritten(initialState(T0)), { kind: 'start' }, T0, SETTINGS).state,
       read,
       T0,
       SETTINGS,
@@ -366,7 +385,7 @@ describe('pipeline decision: submit, retries and backoff', () => {
 
   it('continues as new after maxSteps, but never with a record pending', () => {
     const settings = { ...SETTINGS, maxSteps: 2 };
-    let d = decideNext(initialState(T0), { kind: 'timer' }, T0, settings);
+    let d = decideNext(healthWritten(initialState(T0)), { kind: 'timer' }, T0, settings);
     d = decideNext(d.state, { kind: 'timer' }, T0, settings);
     expect(d.action).toEqual({ kind: 'continueAsNew' });
     expect(decideNext(d.state, { kind: 'start' }, T0, settings).state.steps).toBe(0);
@@ -406,6 +425,8 @@ function simulate(
       }
     } else if (a.kind === 'readLedger') {
       event = { kind: 'ledgerRead', files: [] };
+    } else if (a.kind === 'reportHealth') {
+      event = { kind: 'healthReported' };
     } else if (a.kind === 'continueAsNew') {
       event = { kind: 'start' };
     } else if (a.kind === 'submit') {
@@ -434,6 +455,112 @@ function simulate(
   }
   return { outcome, runs: runCount, state: s };
 }
+
+describe('pipeline decision: health — pauses, platform failures, alerts', () => {
+  const reportOf = (d: { action: PipelineAction }) =>
+    d.action.kind === 'reportHealth' ? d.action.health : undefined;
+
+  it('writes its health first when it starts, so what an earlier orchestration reported is cleared', () => {
+    const d = decideNext(initialState(T0), { kind: 'ledgerRead', files: [] }, T0, SETTINGS);
+    expect(reportOf(d)).toEqual(HEALTHY);
+    const next = decideNext(d.state, { kind: 'healthReported' }, T0, SETTINGS);
+    expect(next.action.kind).toBe('wait');
+    // A failed write is tried again after a backoff, and nothing else waits for it.
+    const failed = decideNext(
+      d.state,
+      { kind: 'healthReportFailed', error: { kind: 'transient', message: 'x' } },
+      T0,
+      SETTINGS,
+    );
+    expect(failed.action).toEqual({ kind: 'wait', until: T0 + SETTINGS.retryBaseMs });
+  });
+
+  it('pauses submissions after a permanent error, says so, and resumes after the pause', () => {
+    let d = decideNext(state({ active: active({}) }), { kind: 'timer' }, T0, SETTINGS);
+    expect(d.action.kind).toBe('submit');
+    const forbidden = { kind: 'permanent', message: '403 PERMISSION_DENIED: Invalid access token.' } as const;
+    d = decideNext(d.state, { kind: 'submitFailed', error: forbidden }, T0, SETTINGS);
+    expect(reportOf(d)).toEqual({
+      ...HEALTHY,
+      pausedUntil: T0 + SETTINGS.pauseMs,
+      pauseReason: forbidden.message,
+    });
+    d = decideNext(d.state, { kind: 'healthReported' }, T0, SETTINGS);
+    // No run-now storm: nothing is submitted until the pause is over (the ledger sweeps go on).
+    let now = T0;
+    while (d.action.kind !== 'submit') {
+      expect(now).toBeLessThan(T0 + SETTINGS.pauseMs);
+      if (d.action.kind === 'readLedger') {
+        d = decideNext(d.state, { kind: 'ledgerRead', files: [] }, now, SETTINGS);
+      } else {
+        expect(d.action.kind).toBe('wait');
+        now = (d.action as { until: number }).until;
+        d = decideNext(d.state, { kind: 'timer' }, now, SETTINGS);
+      }
+    }
+    expect(now).toBe(T0 + SETTINGS.pauseMs);
+    expect(d.action).toMatchObject({ kind: 'submit', attempt: 1 });
+    // The same token: a permanent error never reached a run.
+    d = decideNext(d.state, { kind: 'submitted', runId: 3 }, now, SETTINGS);
+    expect(reportOf(d)).toEqual(HEALTHY);
+  });
+
+  it('pauses on a permanent error while polling too (a revoked token)', () => {
+    const d = decideNext(
+      state({ active: active({ phase: 'poll', runId: 7 }) }),
+      { kind: 'pollFailed', error: { kind: 'permanent', message: '401' } },
+      T0,
+      SETTINGS,
+    );
+    expect(reportOf(d)).toMatchObject({ pausedUntil: T0 + SETTINGS.pauseMs, pauseReason: '401' });
+    expect(d.state.active).toMatchObject({ phase: 'poll', runId: 7, at: T0 + SETTINGS.pauseMs });
+  });
+
+  it('backs off platform failures exponentially without counting them against the batch, and alerts', () => {
+    let d = decideNext(state({ active: active({}) }), { kind: 'timer' }, T0, SETTINGS);
+    let now = T0;
+    const delays: number[] = [];
+    const reports: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      d = decideNext(d.state, { kind: 'submitted', runId: i }, now, SETTINGS);
+      if (reportOf(d)) d = decideNext(d.state, { kind: 'healthReported' }, now, SETTINGS);
+      d = decideNext(d.state, { kind: 'timer' }, d.state.active!.at, SETTINGS);
+      now = d.state.active!.at;
+      const failure =
+        i % 2 === 0
+          ? ({
+              kind: 'polled',
+              run: { kind: 'failed', message: 'INTERNAL_ERROR', notTheBatch: true },
+            } as const)
+          : ({ kind: 'pollFailed', error: { kind: 'runNotFound', message: 'Run gone' } } as const);
+      d = decideNext(d.state, failure, now, SETTINGS);
+      const health = reportOf(d);
+      if (health) {
+        reports.push(health.platformFailures);
+        d = decideNext(d.state, { kind: 'healthReported' }, now, SETTINGS);
+      }
+      delays.push(d.state.active!.at - now);
+      expect(d.state.active).toMatchObject({ failures: 0, phase: 'submit', attempt: i + 2 });
+      d = decideNext(d.state, { kind: 'timer' }, d.state.active!.at, SETTINGS);
+      now = d.state.active!.at;
+      expect(d.action.kind).toBe('submit');
+    }
+    expect(delays).toEqual([1, 2, 4, 8, 16, 32, 60, 60].map((s) => s * 1_000));
+    // At the threshold (3), then at each doubling: not at every retry.
+    expect(reports).toEqual([3, 4, 8]);
+    d = decideNext(d.state, { kind: 'submitted', runId: 99 }, now, SETTINGS);
+    d = decideNext(d.state, { kind: 'timer' }, d.state.active!.at, SETTINGS);
+    d = decideNext(
+      d.state,
+      { kind: 'polled', run: { kind: 'succeeded', startedAt: now, finishedAt: now } },
+      d.state.active!.at,
+      SETTINGS,
+    );
+    expect(d.action.kind).toBe('finish');
+    expect(d.state.health).toEqual(HEALTHY);
+    expect(d.state.healthDirty).toBe(true);
+  });
+});
 
 describe('pipeline decision: poison isolation and exactly-once, simulated', () => {
   it('isolates one poison file of a batch and lets the rest through', () => {
