@@ -72,6 +72,7 @@ async function latency(
             blobCreatedEvent(pipeline.captureStore, config.CAPTURE_CONTAINER, {
               path: filePath,
               bytes: bytes.length,
+              createdAt: new Date(),
             }),
           );
         })(),

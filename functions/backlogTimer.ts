@@ -1,19 +1,24 @@
 import { app, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { signalOrchestration } from '../lib/host/durableOrchestration';
+import { ensureOrchestration, signalOrchestration } from '../lib/host/durableOrchestration';
 import { functionsBacklog, functionsConfig } from '../lib/host/functionsRuntime';
 import { pipelineSettings } from '../lib/host/settings';
 
 const config = functionsConfig();
 const settings = pipelineSettings(config);
 
-/** Reports the backlog every BACKLOG_INTERVAL_MINUTES and re-triggers files whose event was lost. */
+/**
+ * Reports the backlog every BACKLOG_INTERVAL_MINUTES, re-triggers files whose event was lost, and
+ * restarts the orchestration when files are open and it is not running (the watchdog).
+ */
 app.timer('backlogTimer', {
   schedule: `0 */${config.BACKLOG_INTERVAL_MINUTES} * * * *`,
   extraInputs: [df.input.durableClient()],
   handler: async (_timer: unknown, context: InvocationContext) => {
     const client = df.getClient(context);
-    const report = await functionsBacklog((file) => signalOrchestration(client, file, settings));
+    const report = await functionsBacklog((file) => signalOrchestration(client, file, settings), {
+      ensureRunning: () => ensureOrchestration(client, settings),
+    });
     context.log(JSON.stringify({ event: 'backlog', ...report }));
   },
 });

@@ -79,7 +79,8 @@ export async function pipelineCommand(args: string[], config: AppConfig, signal:
     dashboard: `${http.url}/api/dashboard`,
   });
   try {
-    await Promise.race([once(signal, 'abort'), pipeline.driver.done]);
+    // A failed orchestration is logged and restarted by the backlog timer's watchdog, as in Azure.
+    await once(signal, 'abort');
   } finally {
     await stack.close();
   }
@@ -131,7 +132,7 @@ export async function processCommand(args: string[], config: AppConfig, signal: 
               path: file.path,
               url: store.fileUrl(file.path),
               bytes: file.bytes,
-              createdAt: new Date(),
+              createdAt: file.createdAt,
               content: () => store.read(file.path, { signal }),
             },
             {

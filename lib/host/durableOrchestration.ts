@@ -85,14 +85,14 @@ type OrchestrationClient = Pick<DurableClient, 'getStatus' | 'startNew' | 'raise
 const STOPPED: readonly string[] = ['Completed', 'Failed', 'Terminated', 'Canceled'];
 
 /**
- * The capture trigger's signal: starts the singleton when it is not running (first file ever, or
- * after it failed or was terminated), then raises the file event; the ledger already holds the file.
+ * Starts the singleton when it is not running (first file ever, or after it failed or was
+ * terminated); it then reads its work from the ledger. The trigger's signal and the backlog timer's
+ * watchdog both call it.
  */
-export async function signalOrchestration(
+export async function ensureOrchestration(
   client: OrchestrationClient,
-  file: FileRef,
   settings: PipelineSettings,
-): Promise<void> {
+): Promise<{ status: string; started: boolean }> {
   let status: string | undefined;
   try {
     status = (await client.getStatus(PIPELINE_INSTANCE_ID)).runtimeStatus;
@@ -100,9 +100,18 @@ export async function signalOrchestration(
     // The client reports an unknown instance as an error naming HTTP 404.
     if (!/HTTP 404/.test(errorMessage(error))) throw error;
   }
-  if (status === undefined || STOPPED.includes(status)) {
-    const input: PipelineInput = { settings };
-    await client.startNew(PIPELINE_ORCHESTRATION, { instanceId: PIPELINE_INSTANCE_ID, input });
-  }
+  if (status !== undefined && !STOPPED.includes(status)) return { status, started: false };
+  const input: PipelineInput = { settings };
+  await client.startNew(PIPELINE_ORCHESTRATION, { instanceId: PIPELINE_INSTANCE_ID, input });
+  return { status: status ?? 'missing', started: true };
+}
+
+/** The capture trigger's signal: the orchestration running, then the file event raised. */
+export async function signalOrchestration(
+  client: OrchestrationClient,
+  file: FileRef,
+  settings: PipelineSettings,
+): Promise<void> {
+  await ensureOrchestration(client, settings);
   await client.raiseEvent(PIPELINE_INSTANCE_ID, FILE_CAPTURED_EVENT, file);
 }

@@ -1,6 +1,6 @@
 import { AppConfig, ConfigError, loadConfig } from '../config';
 import { backlogSettings, databricksAuth, warehouseSettings } from './settings';
-import type { BacklogReport } from '../operate/backlog';
+import type { BacklogReport, OrchestrationWatch } from '../operate/backlog';
 import type { GoldAnswer, GoldCache } from '../operate/goldReport';
 import type { PipelineStatus } from '../operate/status';
 import type { OrderEventSink } from '../publish/orderPublisher';
@@ -85,7 +85,10 @@ export async function onCaptureBlob(
 }
 
 /** The backlog timer's run in the Functions host; re-triggered files are signalled like new ones. */
-export async function functionsBacklog(signal: (file: FileRef) => Promise<void>): Promise<BacklogReport> {
+export async function functionsBacklog(
+  signal: (file: FileRef) => Promise<void>,
+  orchestration: OrchestrationWatch,
+): Promise<BacklogReport> {
   const settings = functionsConfig();
   const ports = await functionsPorts();
   const [{ runBacklog }, { backlogPorts }] = await Promise.all([
@@ -99,6 +102,7 @@ export async function functionsBacklog(signal: (file: FileRef) => Promise<void>)
       ports,
       captureStoreForConnection(settings.CaptureStorage, settings.CAPTURE_CONTAINER),
       signal,
+      orchestration,
     ),
     backlogSettings(settings),
   );

@@ -4,7 +4,7 @@ import type { AppConfig } from '../config';
 import { DatabricksAuth, JobsClient } from '../databricks/jobsClient';
 import { TableHealthStore } from '../ledger/healthStore';
 import { Ledger, TableLedger, storageTableClient } from '../ledger/ledger';
-import { BacklogPorts, WatermarkStore } from '../operate/backlog';
+import { BacklogPorts, OrchestrationWatch, WatermarkStore } from '../operate/backlog';
 import { CaptureTriggerDeps } from '../pipeline/captureRecording';
 import { BlobManifestStore, PipelinePorts } from '../pipeline/pipelineActions';
 import { CaptureStore } from '../storage/captureStore';
@@ -52,11 +52,13 @@ export function backlogPorts(
   ports: { ledger: Ledger; jobs: JobsClient; jobId: number },
   captureStore: CaptureStore,
   signal: CaptureTriggerDeps['signal'],
+  orchestration?: OrchestrationWatch,
 ): BacklogPorts {
   return {
     ledger: ports.ledger,
     watermarks: new WatermarkStore(stateTable(config)),
     health: healthStore(config),
+    orchestration,
     captureStore,
     jobs: ports.jobs,
     jobId: ports.jobId,

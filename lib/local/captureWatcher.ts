@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CaptureStore } from '../storage/captureStore';
+import { CaptureStore, StoredCaptureFile } from '../storage/captureStore';
 import { BLOB_CREATED, BlobCreatedEvent } from '../pipeline/captureRecording';
 
 /** Hands one event to the capture trigger: in process, or through the Functions host's webhook. */
@@ -9,9 +9,10 @@ export type BlobCreatedDelivery = (event: BlobCreatedEvent) => Promise<void>;
 export function blobCreatedEvent(
   store: CaptureStore,
   container: string,
-  file: { path: string; bytes: number },
-  now = new Date(),
+  file: { path: string; bytes: number; createdAt: Date },
 ): BlobCreatedEvent {
+  // Event Grid stamps the event with the blob's creation, however late it is delivered.
+  const now = file.createdAt;
   const url = store.fileUrl(file.path);
   const account = new URL(url).hostname.split('.')[0];
   return {
@@ -105,7 +106,7 @@ export class CaptureWatcher {
     return delivered;
   }
 
-  async notify(file: { path: string; bytes: number }): Promise<boolean> {
+  async notify(file: StoredCaptureFile): Promise<boolean> {
     if (this.seen.has(file.path)) return false;
     this.seen.add(file.path);
     try {

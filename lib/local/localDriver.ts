@@ -24,12 +24,15 @@ export class LocalDriver {
   private readonly signals: FileRef[] = [];
   private wake?: () => void;
   private stopping = false;
+  private ended = false;
   private readonly loop: Promise<void>;
   private current: PipelineState;
 
   private constructor(private readonly options: LocalDriverOptions) {
     this.current = initialState(Date.now());
-    this.loop = this.run();
+    this.loop = this.run().finally(() => (this.ended = true));
+    // Its end is watched through `done` and `running`; not an unhandled rejection meanwhile.
+    this.loop.catch(() => undefined);
   }
 
   static start(options: LocalDriverOptions): LocalDriver {
@@ -38,6 +41,11 @@ export class LocalDriver {
 
   get state(): PipelineState {
     return this.current;
+  }
+
+  /** False once the loop has ended, stopped or by an error (as a Durable orchestration can fail). */
+  get running(): boolean {
+    return !this.ended;
   }
 
   /** The trigger's signal: a newly recorded file. */
@@ -51,7 +59,8 @@ export class LocalDriver {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
-    await this.loop;
+    // A loop that ended by an error has reported it through `done` already.
+    await this.loop.catch(() => undefined);
   }
 
   /** Settles when the loop ends: resolves after stop(), rejects with the error that stopped it. */

@@ -67,7 +67,8 @@ export class LocalPipeline {
     readonly config: AppConfig,
     readonly ports: PipelinePorts,
     readonly captureStore: CaptureStore,
-    readonly driver: LocalDriver,
+    private currentDriver: LocalDriver,
+    private readonly startDriver: () => LocalDriver,
     watchIntervalMs: number,
     private readonly embedded?: { api: LocalJobsApi; lakehouse: LocalLakehouse; job: LakehouseJob },
   ) {
@@ -108,16 +109,23 @@ export class LocalPipeline {
     }
     const ports = await openPipelinePorts(config, jobs, log);
     const captureStore = captureStoreForConnection(config.CaptureStorage, config.CAPTURE_CONTAINER);
-    const driver = LocalDriver.start({
-      ports,
-      settings: pipelineSettings(config),
-      onDecision: options.onDecision,
-    });
+    const startDriver = () => {
+      const driver = LocalDriver.start({
+        ports,
+        settings: pipelineSettings(config),
+        onDecision: options.onDecision,
+      });
+      driver.done.catch((error: unknown) =>
+        log({ event: 'orchestrationFailed', error: errorMessage(error) }),
+      );
+      return driver;
+    };
     const pipeline = new LocalPipeline(
       config,
       ports,
       captureStore,
-      driver,
+      startDriver(),
+      startDriver,
       options.watchIntervalMs ?? 1000,
       embedded,
     );
@@ -139,6 +147,11 @@ export class LocalPipeline {
     return this.embedded?.api.url;
   }
 
+  /** The orchestration's current driver (the watchdog replaces one that failed). */
+  get driver(): LocalDriver {
+    return this.currentDriver;
+  }
+
   get lakehouse(): LocalLakehouse | undefined {
     return this.embedded?.lakehouse;
   }
@@ -150,8 +163,12 @@ export class LocalPipeline {
 
   /** One run of the backlog timer against this stack. */
   async backlog(now = Date.now()): Promise<BacklogReport> {
-    this.backlogPortsOnce ??= backlogPorts(this.config, this.ports, this.captureStore, (file) =>
-      this.driver.signal(file),
+    this.backlogPortsOnce ??= backlogPorts(
+      this.config,
+      this.ports,
+      this.captureStore,
+      (file) => this.driver.signal(file),
+      { ensureRunning: async () => this.ensureDriver() },
     );
     const report = await runBacklog(this.backlogPortsOnce, backlogSettings(this.config), now);
     this.ports.log({ event: 'backlog', ...report });
@@ -190,6 +207,13 @@ export class LocalPipeline {
     if (this.lakehouse) return goldAnswer(this.lakehouse, 'duckdb');
     const host = this.config.DATABRICKS_HOST as { kind: 'url'; url: string };
     return warehouseGold(warehouseSettings(this.config), host.url, await databricksAuth(this.config));
+  }
+
+  /** The watchdog, locally: a driver whose loop ended by an error is replaced by a new one. */
+  private ensureDriver(): { status: string; started: boolean } {
+    if (this.currentDriver.running) return { status: 'Running', started: false };
+    this.currentDriver = this.startDriver();
+    return { status: 'Failed', started: true };
   }
 
   private triggerDeps(): CaptureTriggerDeps {

@@ -33,7 +33,9 @@ export class LocalStack {
     const emulator = await EventHubEmulator.open(emulatorSettings(config), pipeline.captureStore, {
       // Delivered at once, as Event Grid would; the watcher is the safety net.
       onFileCaptured: (file) => {
-        pipeline.watcher.notify({ path: file.path, bytes: file.bytes }).catch((error: unknown) => {
+        // Just committed: its creation time is now.
+        const created = { path: file.path, bytes: file.bytes, createdAt: new Date() };
+        pipeline.watcher.notify(created).catch((error: unknown) => {
           options.log({ event: 'deliveryFailed', path: file.path, error: errorMessage(error) });
         });
       },

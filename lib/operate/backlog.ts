@@ -5,6 +5,7 @@ import { JobsClient } from '../databricks/jobsClient';
 import { FINAL_STATES, Ledger, LedgerFile, hourOf, pathHour } from '../ledger/ledger';
 import { CaptureTriggerDeps, recordCaptureFile } from '../pipeline/captureRecording';
 import { CaptureStore } from '../storage/captureStore';
+import { errorMessage } from '../errorMessage';
 import type { HealthStore, StoredHealth } from '../ledger/healthStore';
 
 const HOUR = 3_600_000;
@@ -14,12 +15,15 @@ export interface BacklogReport {
   at: string;
   unfinished: { files: number; bytes: number; oldestAgeSeconds: number | null };
   lostEvents: { found: number; retriggered: string[] };
-  runs: { active: number; queued: number };
+  /** Null when the Jobs API did not answer (the alerts say why). */
+  runs: { active: number; queued: number } | null;
   deadLettered: { files: number; newest: { path: string; error: string }[] };
   /** Now − the newest capture time among files whose batch succeeded; null before the first. */
   freshnessSeconds: number | null;
   /** The orchestration's health as it last wrote it; null before it first ran. */
   pipeline: StoredHealth | null;
+  /** With files open: whether the orchestration was running, and whether the timer started it. */
+  watchdog: OrchestrationCheck | null;
   alerts: string[];
   watermark: string | null;
   listedHours: number;
@@ -104,6 +108,17 @@ export function hourPrefix(settings: BacklogSettings, partitionId: string, hourS
   return prefix;
 }
 
+/** The orchestration as the watchdog sees it: its status before the check, and whether it started it. */
+export interface OrchestrationCheck {
+  status: string;
+  started: boolean;
+}
+
+/** Starts the singleton orchestration when it is not running (failed, terminated, missing). */
+export interface OrchestrationWatch {
+  ensureRunning(): Promise<OrchestrationCheck>;
+}
+
 export interface BacklogPorts {
   ledger: Ledger;
   watermarks: WatermarkStore;
@@ -111,6 +126,8 @@ export interface BacklogPorts {
   jobs: JobsClient;
   jobId: number;
   health: HealthStore;
+  /** The watchdog's view of the orchestration; without it the timer only reports. */
+  orchestration?: OrchestrationWatch;
   /** The trigger's dependencies, to re-trigger a lost file through the normal path. */
   trigger: CaptureTriggerDeps;
 }
@@ -171,7 +188,7 @@ export async function runBacklog(
             path: file.path,
             url: ports.captureStore.fileUrl(file.path),
             bytes: file.bytes,
-            createdAt: new Date(windowEnd),
+            createdAt: file.createdAt,
             content: () => ports.captureStore.read(file.path),
           },
           ports.trigger,
@@ -188,12 +205,20 @@ export async function runBacklog(
   for await (const row of ports.ledger.listOpen()) if (!FINAL_STATES.includes(row.state)) open.push(row);
   const dead: LedgerFile[] = [];
   for await (const row of ports.ledger.listDeadLettered()) dead.push(row);
-  const runs: Run[] = [];
-  for await (const run of ports.jobs.listRuns({ jobId: ports.jobId, activeOnly: true })) runs.push(run);
+  // A Jobs API that refuses or fails must not silence the report: it is what raises the alert.
+  let runs: Run[] | string = [];
+  try {
+    for await (const run of ports.jobs.listRuns({ jobId: ports.jobId, activeOnly: true })) runs.push(run);
+  } catch (error) {
+    runs = errorMessage(error);
+  }
   const health = await ports.health.read();
+  // The watchdog: open files wait for an orchestration that a failure may have stopped, and no new
+  // file may come to restart it.
+  const watchdog = open.length > 0 && ports.orchestration ? await ports.orchestration.ensureRunning() : null;
 
   return backlogReport(
-    { open, dead, runs, retriggered, newestSucceeded, watermark, listedHours, health },
+    { open, dead, runs, retriggered, newestSucceeded, watermark, listedHours, health, watchdog },
     now,
     settings,
     started,
@@ -205,12 +230,14 @@ export function backlogReport(
   read: {
     open: LedgerFile[];
     dead: LedgerFile[];
-    runs: Run[];
+    /** The active runs, or why they could not be listed. */
+    runs: Run[] | string;
     retriggered: string[];
     newestSucceeded: number | null;
     watermark: number | null;
     listedHours: number;
     health: StoredHealth | null;
+    watchdog?: OrchestrationCheck | null;
   },
   now: number,
   settings: BacklogSettings,
@@ -222,8 +249,10 @@ export function backlogReport(
   }, null);
   // Capture stamps files with its own clock; a file stamped a moment ahead of ours is 0 s old, not -1.
   const oldestAgeSeconds = oldest === null ? null : Math.max(0, Math.round((now - oldest) / 1000));
-  const queued = read.runs.filter((r) => r.state.life_cycle_state === 'QUEUED').length;
+  const runs = typeof read.runs === 'string' ? null : read.runs;
+  const queued = runs?.filter((r) => r.state.life_cycle_state === 'QUEUED').length ?? 0;
   const alerts: string[] = [];
+  if (typeof read.runs === 'string') alerts.push(`cannot list the job's runs: ${read.runs}`);
   if (oldestAgeSeconds !== null && oldestAgeSeconds * 1000 > settings.retentionMs / 2) {
     alerts.push(
       `the oldest unfinished file is ${(oldestAgeSeconds / 86_400).toFixed(1)} days old: past half the ${settings.retentionMs / 86_400_000}-day retention of raw files`,
@@ -232,6 +261,11 @@ export function backlogReport(
   if (read.dead.length > 0) alerts.push(`${read.dead.length} dead-lettered file(s) need a look`);
   if (read.retriggered.length > 0)
     alerts.push(`${read.retriggered.length} file(s) had no BlobCreated event; re-triggered`);
+  if (read.watchdog?.started) {
+    alerts.push(
+      `the orchestration was ${read.watchdog.status} with ${read.open.length} file(s) open; the watchdog started it again`,
+    );
+  }
   const health = read.health;
   if (health?.pausedUntil && health.pausedUntil > now) {
     alerts.push(
@@ -251,7 +285,7 @@ export function backlogReport(
       oldestAgeSeconds,
     },
     lostEvents: { found: read.retriggered.length, retriggered: read.retriggered },
-    runs: { active: read.runs.length - queued, queued },
+    runs: runs && { active: runs.length - queued, queued },
     deadLettered: {
       files: read.dead.length,
       newest: [...read.dead]
@@ -261,6 +295,7 @@ export function backlogReport(
     },
     freshnessSeconds: read.newestSucceeded === null ? null : Math.round((now - read.newestSucceeded) / 1000),
     pipeline: health,
+    watchdog: read.watchdog ?? null,
     alerts,
     watermark: read.watermark === null ? null : new Date(read.watermark).toISOString(),
     listedHours: read.listedHours,

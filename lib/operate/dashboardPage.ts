@@ -113,7 +113,7 @@ async function refresh() {
   bars('backlogChart', (status.backlogHistory || []).map((p) => ({ label: p.at.slice(11, 16), values: [p.files] })));
   document.getElementById('backlog').innerHTML = b
     ? '<p>' + b.unfinished.files + ' unfinished files (' + b.unfinished.bytes + ' bytes), oldest ' + (b.unfinished.oldestAgeSeconds ?? '–') +
-      ' s; runs active ' + b.runs.active + ', queued ' + b.runs.queued + '; lost events re-triggered ' + b.lostEvents.found + '</p>' +
+      ' s; runs ' + (b.runs ? 'active ' + b.runs.active + ', queued ' + b.runs.queued : 'unknown') + '; lost events re-triggered ' + b.lostEvents.found + '</p>' +
       b.alerts.map((a) => '<p class="alert">' + esc(a) + '</p>').join('')
     : '<p>no backlog report yet</p>';
   const c = status.cost;

@@ -16,6 +16,8 @@ import { errorMessage } from '../errorMessage';
 export interface StoredCaptureFile {
   path: string;
   bytes: number;
+  /** When the file was created (the blob's creation time; a folder file's modification time). */
+  createdAt: Date;
 }
 
 /** A file being written; invisible to readers until `commit`, like a block blob's block list. */
@@ -141,7 +143,8 @@ export class DirectoryCaptureStore implements CaptureStore {
           yield* walk(path.join(dir, entry.name), childPath);
         } else if (entry.isFile() && entry.name.endsWith('.avro') && childPath.startsWith(prefix)) {
           const stat = await fs.promises.stat(path.join(dir, entry.name));
-          yield { path: childPath, bytes: stat.size };
+          // A committed file is renamed into place, so its modification time is when it appeared.
+          yield { path: childPath, bytes: stat.size, createdAt: stat.mtime };
         }
       }
     };
@@ -217,7 +220,11 @@ export class BlobCaptureStore implements CaptureStore {
       for await (const blob of listing) {
         options.signal?.throwIfAborted();
         if (!blob.name.endsWith('.avro')) continue;
-        yield { path: blob.name.slice(this.prefix.length), bytes: blob.properties.contentLength ?? 0 };
+        yield {
+          path: blob.name.slice(this.prefix.length),
+          bytes: blob.properties.contentLength ?? 0,
+          createdAt: blob.properties.createdOn ?? blob.properties.lastModified,
+        };
       }
     } catch (error) {
       // A container Capture has not written to yet holds no files, as a missing folder does.

@@ -5,6 +5,7 @@ import {
   PIPELINE_INSTANCE_ID,
   PIPELINE_ORCHESTRATION,
   PipelineInput,
+  ensureOrchestration,
   signalOrchestration,
 } from '../../lib/host/durableOrchestration';
 import { functionsConfig } from '../../lib/host/functionsRuntime';
@@ -434,5 +435,21 @@ describe('signalling the singleton orchestration', () => {
     await signal(running);
     expect(running.calls.map((c) => c[0])).toEqual(['getStatus', 'raiseEvent']);
     await expect(signal(client('storage down'))).rejects.toThrow(/HTTP 500/);
+  });
+
+  it('is the watchdog’s check: starts a failed or missing singleton, says what it found, raises nothing', async () => {
+    const ensure = (c: ReturnType<typeof client>) =>
+      ensureOrchestration(c as unknown as Parameters<typeof ensureOrchestration>[0], SETTINGS);
+    for (const [state, found] of [
+      ['Failed', 'Failed'],
+      ['missing', 'missing'],
+    ] as const) {
+      const c = client(state);
+      expect(await ensure(c)).toEqual({ status: found, started: true });
+      expect(c.calls.map((call) => call[0])).toEqual(['getStatus', 'startNew']);
+    }
+    const running = client('Running');
+    expect(await ensure(running)).toEqual({ status: 'Running', started: false });
+    expect(running.calls.map((call) => call[0])).toEqual(['getStatus']);
   });
 });

@@ -37,8 +37,13 @@ describe('backlog timer on a prepared container', () => {
     try {
       const store = pipeline.captureStore;
       const writer = new CaptureWriter(store);
-      const deliver = (path: string, bytes = 100) =>
-        pipeline.deliver(blobCreatedEvent(store, config.CAPTURE_CONTAINER, { path, bytes }));
+      /** The file as the container lists it: its size and the blob's creation time. */
+      const stored = async (path: string) => {
+        for await (const file of store.list({ prefix: path })) if (file.path === path) return file;
+        throw new Error(`${path} is not in the container`);
+      };
+      const deliver = async (path: string) =>
+        pipeline.deliver(blobCreatedEvent(store, config.CAPTURE_CONTAINER, await stored(path)));
       const body = [cdcChange(1, 'A')];
       const a = await writer.writeRaw(await captureBytes(body), '0', new Date(at('2026-11-24T09:10:00Z')));
       const lost = await writer.writeRaw(await captureBytes(body), '1', new Date(at('2026-11-24T09:20:00Z')));
@@ -71,6 +76,13 @@ describe('backlog timer on a prepared container', () => {
         '1 file(s) had no BlobCreated event; re-triggered',
       ]);
       expect(await pipeline.ports.ledger.get(lost)).toMatchObject({ state: 'pending', records: 1 });
+      // Capture time is the blob's creation, for a delivered file and for one found by the timer
+      // (not the time the trigger happened to see it, nor the window's end).
+      for (const path of [a, lost]) {
+        expect((await pipeline.ports.ledger.get(path))?.capturedAt).toBe(
+          (await stored(path)).createdAt.toISOString(),
+        );
+      }
       expect(await pipeline.ports.ledger.get(young)).toBeUndefined();
 
       // Again: nothing is lost twice; only the hours since the watermark (less a window and an hour) are listed.
