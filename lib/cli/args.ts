@@ -41,6 +41,16 @@ export function fractionOption(value: string | undefined, name: string): number 
   return parsed;
 }
 
+/** A duration as seconds, or with a unit: `90`, `90s`, `15m`, `2h`; returned in milliseconds. */
+export function durationOption(value: string | undefined, name: string, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value.trim());
+  if (!match || Number(match[1]) <= 0) {
+    throw new UsageError(`--${name} must be a positive duration such as 90s, 15m or 2h, not "${value}"`);
+  }
+  return Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[match[2] ?? 's']!;
+}
+
 export function booleanText(value: string | undefined, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (value === 'true') return true;

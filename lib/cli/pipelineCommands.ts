@@ -11,7 +11,7 @@ import { recordCaptureFile } from '../pipeline/captureRecording';
 import { fileRefOf } from '../ledger/fileRefs';
 import { LocalPipeline } from '../local/localPipeline';
 import { captureStoreForConnection } from '../storage/captureStore';
-import { integerOption, parseCommandArgs, UsageError } from './args';
+import { integerOption, parseCommandArgs, UsageError, durationOption } from './args';
 import { LocalStack } from '../local/localStack';
 import { errorMessage } from '../errorMessage';
 
@@ -86,7 +86,7 @@ export async function pipelineCommand(args: string[], config: AppConfig, signal:
   }
 }
 
-export const PROCESS_HELP = `orders-pipeline process <capture path or prefix>... [--since T] [--until T]
+export const PROCESS_HELP = `orders-pipeline process <capture path or prefix>... [--since T] [--until T] [--timeout D]
 
 Backfills or reprocesses Capture files through the same workflow as new ones. Each argument is a
 path or prefix in the capture container (e.g. ordersns/orders/3/2026/11/24/). Files the ledger
@@ -96,15 +96,33 @@ stay skipped. --since and --until (ISO times, inclusive) select by the file's Ca
 
 With DATABRICKS_HOST=embedded (the local default) the work runs in this process; with a workspace
 URL, the deployed orchestration picks the files up from the ledger and this command reports
-progress until they are done. Progress goes to stderr, the summary to stdout.
+progress until they are done. Progress goes to stderr, the summary to stdout. --timeout (default
+60m; 90s, 15m, 2h) bounds the wait: past it, the summary lists the unfinished files with their state
+and last error, and the command exits non-zero.
 `;
+
+/** How long `process` waits for its files by default: longer than any healthy batch takes. */
+const PROCESS_TIMEOUT_MS = 60 * 60_000;
+
+export class ProcessTimeoutError extends Error {
+  constructor(
+    readonly unfinished: number,
+    readonly total: number,
+    timeoutMs: number,
+  ) {
+    super(`${unfinished} of ${total} files not finished after ${timeoutMs / 1000} s (see the summary)`);
+    this.name = 'ProcessTimeoutError';
+  }
+}
 
 export async function processCommand(args: string[], config: AppConfig, signal: AbortSignal): Promise<void> {
   const { values, positionals } = parseCommandArgs(args, {
     since: { type: 'string' },
     until: { type: 'string' },
+    timeout: { type: 'string' },
   });
   if (positionals.length === 0) throw new UsageError('process needs at least one capture path or prefix');
+  const timeoutMs = durationOption(values.timeout, 'timeout', PROCESS_TIMEOUT_MS);
   const since = timeOption(values.since, 'since');
   const until = timeOption(values.until, 'until');
   const started = performance.now();
@@ -151,7 +169,8 @@ export async function processCommand(args: string[], config: AppConfig, signal: 
       }
     }
     if (selected.length === 0) throw new UsageError(`no Capture files under ${positionals.join(', ')}`);
-    const finished = await waitUntilFinal(ledger, selected, signal);
+    const finished = await waitUntilFinal(ledger, selected, signal, Date.now() + timeoutMs);
+    const unfinished = finished.filter((r) => !FINAL_STATES.includes(r.state));
     const counts: Partial<Record<FileState, number>> = {};
     for (const row of finished) counts[row.state] = (counts[row.state] ?? 0) + 1;
     const runs = new Set(finished.map((r) => r.runId).filter(Boolean)).size;
@@ -165,23 +184,33 @@ export async function processCommand(args: string[], config: AppConfig, signal: 
         deadLettered: finished
           .filter((r) => r.state === 'deadLettered')
           .map((r) => ({ path: r.path, error: r.error })),
+        ...(unfinished.length > 0
+          ? { unfinished: unfinished.map((r) => ({ path: r.path, state: r.state, error: r.error })) }
+          : {}),
       })}\n`,
     );
+    if (unfinished.length > 0) throw new ProcessTimeoutError(unfinished.length, selected.length, timeoutMs);
   } finally {
     await pipeline?.close();
   }
 }
 
-async function waitUntilFinal(ledger: Ledger, paths: string[], signal: AbortSignal): Promise<LedgerFile[]> {
+/** The files' rows once every one is final, or as they are at the deadline. */
+async function waitUntilFinal(
+  ledger: Ledger,
+  paths: string[],
+  signal: AbortSignal,
+  deadline: number,
+): Promise<LedgerFile[]> {
   let last = '';
   for (;;) {
     signal.throwIfAborted();
-    const rows = await Promise.all(paths.map((p) => ledger.get(p)));
-    const done = rows.filter((r) => r && FINAL_STATES.includes(r.state)).length;
+    const rows = (await Promise.all(paths.map((p) => ledger.get(p)))) as LedgerFile[];
+    const done = rows.filter((r) => FINAL_STATES.includes(r.state)).length;
     const line = `process: ${done}/${paths.length} files finished`;
     if (line !== last) process.stderr.write(`${line}\n`);
     last = line;
-    if (done === paths.length) return rows as LedgerFile[];
+    if (done === paths.length || Date.now() >= deadline) return rows;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
