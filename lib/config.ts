@@ -1,6 +1,7 @@
 import { CapturePathFormat, DEFAULT_CAPTURE_PATH_FORMAT } from './capture/capturePath';
 import { CAPTURE_CODECS, CaptureCodec } from './capture/schema';
 import type { StorageConnection } from './storage/storageConnection';
+import { insecureTokenEndpoint } from './databricks/jobsClient';
 import { errorMessage } from './errorMessage';
 
 /**
@@ -102,6 +103,8 @@ const databricksHost = (spec: Omit<Setting<DatabricksHost>, 'parse'>): Setting<D
     }
     if (url.pathname !== '/' || url.search)
       throw new SettingError(`must be a workspace URL without a path, not "${raw}"`);
+    const insecure = insecureTokenEndpoint(url);
+    if (insecure) throw new SettingError(`must be https: ${insecure}`);
     return { kind: 'url', url: url.origin };
   },
 });

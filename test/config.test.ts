@@ -77,6 +77,12 @@ describe('configuration', () => {
     expect(azure.BATCH_WAIT_SECONDS).toBe(300);
     expect(azure.DATABRICKS_TOKEN).toBeUndefined();
     expect(azure.DATABRICKS_HOST).toEqual({ kind: 'url', url: 'http://127.0.0.1:8090' });
+    for (const loopback of ['http://localhost:8090', 'http://[::1]:8090']) {
+      expect(loadConfig({ ...sampleValues(), DATABRICKS_HOST: loopback }).DATABRICKS_HOST).toEqual({
+        kind: 'url',
+        url: loopback,
+      });
+    }
     expect(
       loadConfig({ ...sampleValues(), DATABRICKS_HOST: 'adb-1.2.azuredatabricks.net' }).DATABRICKS_HOST,
     ).toEqual({
@@ -118,6 +124,13 @@ describe('configuration', () => {
       /DATABRICKS_HOST must be a workspace URL without a path/,
     ],
     ['BATCH_MAX_FILES', '1001', /BATCH_MAX_FILES must be from 1 to 1000/],
+    // A token must not travel in clear: plain http only for this machine.
+    [
+      'DATABRICKS_HOST',
+      'http://adb-1.2.azuredatabricks.net',
+      /DATABRICKS_HOST must be https: http:\/\/adb-1\.2\.azuredatabricks\.net is not HTTPS: the token would travel unencrypted/,
+    ],
+    ['DATABRICKS_HOST', 'http://10.0.0.5:8080', /DATABRICKS_HOST must be https/],
   ])('rejects %s=%p with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ ...sampleValues(), [name]: value })).toThrow(message);
   });

@@ -61,6 +61,18 @@ export class JobsApiError extends Error {
 
 const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
 
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Why a bearer token must not go to this URL, or undefined when it may: tokens travel over HTTPS
+ * only; plain HTTP is for a loopback host alone (a local Jobs API on this machine).
+ */
+export function insecureTokenEndpoint(url: URL): string | undefined {
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) return undefined;
+  return `${url.protocol}//${url.host} is not HTTPS: the token would travel unencrypted (plain http is allowed for localhost, 127.0.0.1 and [::1] only)`;
+}
+
 /**
  * A thin typed client for the four Jobs API calls the orchestration makes. It never retries on
  * its own: the orchestration decides when to try again (durably, with Retry-After), so every
@@ -75,6 +87,8 @@ export class JobsClient {
     private readonly options: JobsClientOptions,
   ) {
     this.host = host.replace(/\/+$/, '');
+    const insecure = insecureTokenEndpoint(new URL(this.host));
+    if (insecure) throw new Error(`Jobs API at ${insecure}`);
   }
 
   runNow(request: RunNowRequest, options: OperationOptions = {}): Promise<RunNowResponse> {

@@ -365,6 +365,13 @@ describe('Jobs client against a plain HTTP server', () => {
     expect(seen.map((h) => h.authorization)).toEqual(['Bearer entra-token', 'Bearer entra-token']);
   });
 
+  it('refuses to send a token over plain http to anything but this machine', () => {
+    expect(() => new JobsClient('http://10.1.2.3:8080', { auth: { token: 't' } })).toThrow(
+      /Jobs API at http:\/\/10\.1\.2\.3:8080 is not HTTPS: the token would travel unencrypted/,
+    );
+    expect(() => new JobsClient('http://localhost:8080', { auth: { token: 't' } })).not.toThrow();
+  });
+
   it('reads Retry-After as seconds or an HTTP date', () => {
     const now = Date.UTC(2026, 0, 1, 0, 0, 0);
     expect(retryAfterMs('120', now)).toBe(120_000);
