@@ -26,6 +26,7 @@ import { POWERBI_HELP, powerBiCommand } from './powerBiCommand';
 import { PACKAGE_HELP, packageCommand } from './packageCommand';
 import { SMOKE_HELP, smokeCommand } from './smokeCommand';
 import { START_HELP, startCommand } from './startCommand';
+import { LEDGER_MIGRATE_HELP, ledgerMigrateCommand } from './ledgerCommand';
 import { errorMessage } from '../errorMessage';
 
 const COMMANDS = {
@@ -89,6 +90,11 @@ const COMMANDS = {
     help: JOBS_API_HELP,
     run: jobsApiCommand,
     summary: 'run the local Jobs API (Databricks Jobs 2.2 on DuckDB) in the foreground',
+  },
+  'ledger-migrate': {
+    help: LEDGER_MIGRATE_HELP,
+    run: ledgerMigrateCommand,
+    summary: 'move a ledger written before hashed row keys to them (once, app stopped)',
   },
   azurite: {
     help: AZURITE_HELP,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DefaultAzureCredential, TokenCredential } from '@azure/identity';
 import { RestError, TableClient, TableEntity, TableTransaction, TransactionAction } from '@azure/data-tables';
 import { CapturePathFormat } from '../capture/capturePath';
@@ -82,12 +83,52 @@ export class LedgerError extends Error {
 /** Rows of files whose path does not follow the Capture layout. */
 export const UNPARSED_HOUR = '0000000000';
 
-/** PartitionKey = the path's hour (yyyyMMddHH), RowKey = base64url of the path: keys cannot hold '/'. */
+/**
+ * PartitionKey = the path's hour (yyyyMMddHH); RowKey = base64url of the path's SHA-256: fixed
+ * length, so any blob name fits Table Storage's 1 KiB key limit, and no '/' (keys cannot hold one).
+ * The path itself is a column.
+ */
 export function ledgerKeys(
   path: string,
   format: CapturePathFormat,
 ): { partitionKey: string; rowKey: string } {
-  return { partitionKey: pathHour(path, format), rowKey: Buffer.from(path, 'utf8').toString('base64url') };
+  return {
+    partitionKey: pathHour(path, format),
+    rowKey: createHash('sha256').update(path, 'utf8').digest('base64url'),
+  };
+}
+
+/**
+ * Moves rows a ledger from before the hashed keys wrote (RowKey = base64url of the path) to their
+ * hashed keys, in the history, open and dead-letter tables. Run once, with the app stopped;
+ * running it again finds nothing to move. Returns how many rows it moved.
+ */
+export async function migrateLedgerKeys(
+  connection: StorageConnection,
+  table: string,
+  format: CapturePathFormat,
+  options: { credential?: TokenCredential } = {},
+): Promise<number> {
+  let moved = 0;
+  for (const name of [table, `${table}Open`, `${table}DeadLetters`]) {
+    const client = storageTableClient(connection, name, options);
+    await client.createTable();
+    for await (const entity of client.listEntities<TableEntity>()) {
+      const path = typeof entity.path === 'string' ? entity.path : undefined;
+      if (!path) continue;
+      const keys = ledgerKeys(path, format);
+      if (entity.rowKey === keys.rowKey) continue;
+      const columns = Object.fromEntries(
+        Object.entries(entity).filter(
+          ([name]) => !['partitionKey', 'rowKey', 'etag', 'timestamp'].includes(name),
+        ),
+      );
+      await client.upsertEntity({ ...columns, ...keys }, 'Replace');
+      await client.deleteEntity(entity.partitionKey!, entity.rowKey!);
+      moved++;
+    }
+  }
+  return moved;
 }
 
 export function pathHour(path: string, format: CapturePathFormat): string {

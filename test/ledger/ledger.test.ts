@@ -1,6 +1,13 @@
 import { TableClient } from '@azure/data-tables';
 import { CapturePathFormat } from '../../lib/capture/capturePath';
-import { LedgerFile, TableLedger, UNPARSED_HOUR, ledgerKeys } from '../../lib/ledger/ledger';
+import { createHash } from 'node:crypto';
+import {
+  LedgerFile,
+  TableLedger,
+  UNPARSED_HOUR,
+  ledgerKeys,
+  migrateLedgerKeys,
+} from '../../lib/ledger/ledger';
 import { useAzurite } from '../support/azurite';
 import { ledgerRows } from '../support/pipelineFixtures';
 
@@ -39,12 +46,13 @@ describe('ledger on Table Storage (Azurite)', () => {
     ledger = await TableLedger.open({ connectionString: azurite().connectionString }, table, FORMAT);
   });
 
-  it('keys rows by path hour and base64url path, which holds no "/"', () => {
+  it('keys rows by path hour and a fixed-length hash of the path, which holds no "/"', () => {
     const keys = ledgerKeys('ordersns/orders/3/2026/11/24/09/16/48.avro', FORMAT);
     expect(keys).toEqual({
       partitionKey: '2026112409',
-      rowKey: Buffer.from('ordersns/orders/3/2026/11/24/09/16/48.avro').toString('base64url'),
+      rowKey: createHash('sha256').update('ordersns/orders/3/2026/11/24/09/16/48.avro').digest('base64url'),
     });
+    expect(ledgerKeys(`x/${'y'.repeat(2000)}.avro`, FORMAT).rowKey).toHaveLength(43);
     expect(keys.rowKey).not.toMatch(/[/\\#?]/);
     expect(ledgerKeys('somewhere/else.avro', FORMAT).partitionKey).toBe(UNPARSED_HOUR);
   });
@@ -150,6 +158,46 @@ describe('ledger on Table Storage (Azurite)', () => {
     await ledger.update([{ path: r.path, patch: { state: 'succeeded' } }]);
     await ledger.restoreOpen(r.path);
     expect(await openRows(ledger)).toEqual([]);
+  });
+
+  it('records a file whose blob name is far longer than a Table Storage key may be', async () => {
+    const long = { ...row(9, 11), path: `${row(9, 11).path.slice(0, -5)}/${'n'.repeat(1000)}.avro` };
+    expect(await ledger.insert(long)).toBe('inserted');
+    expect(await ledger.get(long.path)).toEqual(long);
+    await ledger.update([{ path: long.path, patch: { state: 'deadLettered', error: 'x' } }]);
+    const dead: LedgerFile[] = [];
+    for await (const d of ledger.listDeadLettered()) dead.push(d);
+    expect(dead.map((d) => d.path)).toEqual([long.path]);
+  });
+
+  it('moves the rows of a ledger keyed the earlier way (base64url of the path) to hashed keys', async () => {
+    const legacy = (path: string) => Buffer.from(path, 'utf8').toString('base64url');
+    const old = [row(8, 1), { ...row(8, 2), state: 'deadLettered' as const, error: 'bad' }];
+    const client = (suffix: string) =>
+      TableClient.fromConnectionString(azurite().connectionString, `${table}${suffix}`, {
+        allowInsecureConnection: true,
+      });
+    await client('').createEntity({ partitionKey: '2026112408', rowKey: legacy(old[0].path), ...old[0] });
+    await client('Open').createEntity({ partitionKey: '2026112408', rowKey: legacy(old[0].path), ...old[0] });
+    await client('').createEntity({ partitionKey: '2026112408', rowKey: legacy(old[1].path), ...old[1] });
+    await client('DeadLetters').createEntity({
+      partitionKey: '2026112408',
+      rowKey: legacy(old[1].path),
+      ...old[1],
+    });
+    await ledger.insert(row(9, 1));
+    expect(await ledger.get(old[0].path)).toBeUndefined();
+
+    expect(await migrateLedgerKeys({ connectionString: azurite().connectionString }, table, FORMAT)).toBe(4);
+    expect(await ledger.get(old[0].path)).toEqual(old[0]);
+    expect(await ledger.get(old[1].path)).toEqual(old[1]);
+    expect((await openRows(ledger)).map((r) => r.path).sort()).toEqual([old[0].path, row(9, 1).path].sort());
+    const dead: LedgerFile[] = [];
+    for await (const d of ledger.listDeadLettered()) dead.push(d);
+    expect(dead).toEqual([old[1]]);
+    // Known under its new key: a redelivered event is a no-op, and migrating again moves nothing.
+    expect(await ledger.insert(old[0])).toBe('exists');
+    expect(await migrateLedgerKeys({ connectionString: azurite().connectionString }, table, FORMAT)).toBe(0);
   });
 
   it('lists rows of an hour range only', async () => {
