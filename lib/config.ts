@@ -63,10 +63,34 @@ const decimal = (spec: Omit<Setting<number>, 'parse'>, min: number): Setting<num
   parse: (raw) => {
     if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new SettingError(`must be a number, not "${raw}"`);
     const value = Number(raw);
+    // Hundreds of digits parse to Infinity, which every later sum would carry.
+    if (!Number.isFinite(value) || value > 1e12)
+      throw new SettingError(`must be at most 10^12, not "${raw}"`);
     if (value < min) throw new SettingError(`must be at least ${min}, not ${value}`);
     return value;
   },
 });
+
+/** A resource name Azure would refuse later (at deployment or first use) is refused at start. */
+const named = (spec: Omit<Setting<string>, 'parse'>, rule: RegExp, allowed: string): Setting<string> => ({
+  ...spec,
+  parse: (raw) => {
+    if (!rule.test(raw)) throw new SettingError(`must be ${allowed}, not "${raw}"`);
+    return raw;
+  },
+});
+
+// Blob containers: 3–63 of a-z, 0-9 and single hyphens, starting and ending with a letter or digit.
+const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
+const CONTAINER_RULE =
+  '3 to 63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit';
+// Tables: 3–63 letters and digits, starting with a letter; the ledger adds up to 11 characters
+// (`…DeadLetters`), so its own name is at most 52.
+const LEDGER_TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,51}$/;
+// Event Hubs: a namespace is 6–50 letters, digits and hyphens, from a letter to a letter or digit;
+// a hub is 1–256 letters, digits, '.', '-' and '_', from a letter or digit to a letter or digit.
+const NAMESPACE_NAME = /^[A-Za-z][A-Za-z0-9-]{4,48}[A-Za-z0-9]$/;
+const EVENT_HUB_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,254}[A-Za-z0-9])?$/;
 
 const flag = (spec: Omit<Setting<boolean>, 'parse'>): Setting<boolean> => ({
   ...spec,
@@ -121,7 +145,11 @@ export const SETTINGS = {
     localDefault: 'UseDevelopmentStorage=true',
     alternatives: ['CaptureStorage__blobServiceUri'],
   }),
-  CAPTURE_CONTAINER: text({ description: 'Container Capture writes its Avro files to.', default: 'capture' }),
+  CAPTURE_CONTAINER: named(
+    { description: 'Container Capture writes its Avro files to.', default: 'capture' },
+    CONTAINER_NAME,
+    CONTAINER_RULE,
+  ),
   CAPTURE_PATH_FORMAT: {
     description: "Capture's file name format (without .avro); every token must appear.",
     default: DEFAULT_CAPTURE_PATH_FORMAT,
@@ -133,11 +161,16 @@ export const SETTINGS = {
       }
     },
   },
-  EVENTHUB_NAMESPACE: text({
-    description: 'Event Hubs namespace name (the first path token).',
-    default: 'ordersns',
-  }),
-  EVENTHUB_NAME: text({ description: 'Event hub carrying the order CDC events.', default: 'orders' }),
+  EVENTHUB_NAMESPACE: named(
+    { description: 'Event Hubs namespace name (the first path token).', default: 'ordersns' },
+    NAMESPACE_NAME,
+    '6 to 50 letters, digits and hyphens, starting with a letter and ending with a letter or digit',
+  ),
+  EVENTHUB_NAME: named(
+    { description: 'Event hub carrying the order CDC events.', default: 'orders' },
+    EVENT_HUB_NAME,
+    "1 to 256 letters, digits, '.', '-' and '_', starting and ending with a letter or digit",
+  ),
   EVENTHUB_PARTITIONS: integer(
     {
       description: 'Partitions of the event hub (the emulator’s, and those the backlog timer lists).',
@@ -174,15 +207,23 @@ export const SETTINGS = {
     },
     CAPTURE_CODECS,
   ),
-  MANIFEST_CONTAINER: text({
-    description:
-      'Container (on the CaptureStorage account) for batch manifests; never the capture container.',
-    default: 'manifests',
-  }),
-  LEDGER_TABLE: text({
-    description: 'Table (on AzureWebJobsStorage) holding one ledger row per Capture file.',
-    default: 'captureLedger',
-  }),
+  MANIFEST_CONTAINER: named(
+    {
+      description:
+        'Container (on the CaptureStorage account) for batch manifests; never the capture container.',
+      default: 'manifests',
+    },
+    CONTAINER_NAME,
+    CONTAINER_RULE,
+  ),
+  LEDGER_TABLE: named(
+    {
+      description: 'Table (on AzureWebJobsStorage) holding one ledger row per Capture file.',
+      default: 'captureLedger',
+    },
+    LEDGER_TABLE_NAME,
+    '3 to 52 letters and digits starting with a letter (the ledger adds up to 11 for its other tables)',
+  ),
   DATABRICKS_HOST: databricksHost({
     description:
       'Workspace URL of the Databricks job (or a local Jobs API); "embedded" lets the CLI start its own local one.',
@@ -415,6 +456,13 @@ export function loadConfig(
       if (!(error instanceof SettingError)) throw error;
       problems.push({ setting: given ?? name, message: error.message });
     }
+  }
+  // Manifests written into the capture container would start work of their own (BlobCreated).
+  if (config.MANIFEST_CONTAINER !== undefined && config.MANIFEST_CONTAINER === config.CAPTURE_CONTAINER) {
+    problems.push({
+      setting: 'MANIFEST_CONTAINER',
+      message: `must differ from CAPTURE_CONTAINER ("${String(config.CAPTURE_CONTAINER)}"): a manifest there would be taken for a Capture file`,
+    });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config as AppConfig;

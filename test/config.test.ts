@@ -117,7 +117,7 @@ describe('configuration', () => {
       'not a connection',
       /CaptureStorage must be a storage connection string or a service URI/,
     ],
-    ['CAPTURE_CONTAINER', ' ', /CAPTURE_CONTAINER is empty/],
+    ['CAPTURE_CONTAINER', ' ', /CAPTURE_CONTAINER must be 3 to 63 lowercase letters/],
     [
       'DATABRICKS_HOST',
       'https://adb-1.azuredatabricks.net/api',
@@ -131,6 +131,23 @@ describe('configuration', () => {
       /DATABRICKS_HOST must be https: http:\/\/adb-1\.2\.azuredatabricks\.net is not HTTPS: the token would travel unencrypted/,
     ],
     ['DATABRICKS_HOST', 'http://10.0.0.5:8080', /DATABRICKS_HOST must be https/],
+    // Names Azure would refuse later are refused at start, saying what is allowed.
+    [
+      'CAPTURE_CONTAINER',
+      'My Capture',
+      /CAPTURE_CONTAINER must be 3 to 63 lowercase letters, digits and single hyphens/,
+    ],
+    ['MANIFEST_CONTAINER', 'ma--nifests', /MANIFEST_CONTAINER must be 3 to 63 lowercase letters/],
+    ['MANIFEST_CONTAINER', 'capture', /MANIFEST_CONTAINER must differ from CAPTURE_CONTAINER \("capture"\)/],
+    [
+      'LEDGER_TABLE',
+      'capture-ledger',
+      /LEDGER_TABLE must be 3 to 52 letters and digits starting with a letter/,
+    ],
+    ['LEDGER_TABLE', `l${'x'.repeat(52)}`, /LEDGER_TABLE must be 3 to 52/],
+    ['EVENTHUB_NAMESPACE', 'ns', /EVENTHUB_NAMESPACE must be 6 to 50 letters, digits and hyphens/],
+    ['EVENTHUB_NAME', 'orders/x', /EVENTHUB_NAME must be 1 to 256 letters/],
+    ['COST_PRICE_PER_DBU', `1${'0'.repeat(400)}`, /COST_PRICE_PER_DBU must be at most 10\^12/],
   ])('rejects %s=%p with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ ...sampleValues(), [name]: value })).toThrow(message);
   });

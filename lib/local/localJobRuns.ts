@@ -194,7 +194,17 @@ export class LocalJobRuns {
   private restore(): void {
     const file = this.options.statePath;
     if (!file || !fs.existsSync(file)) return;
-    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { nextRunId: number; runs: StoredRun[] };
+    let saved: { nextRunId: number; runs: StoredRun[] };
+    try {
+      saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+      if (!Number.isSafeInteger(saved.nextRunId) || !Array.isArray(saved.runs))
+        throw new Error('not a runs file');
+    } catch (error) {
+      throw new Error(
+        `the local Jobs API's state ${file} cannot be read (${errorMessage(error)}); move it away to start with no runs`,
+        { cause: error },
+      );
+    }
     this.nextRunId = saved.nextRunId;
     for (const stored of saved.runs) {
       // A run the previous process was executing did not finish: its transaction rolled back.

@@ -283,6 +283,21 @@ describe('local Jobs API state across restarts', () => {
     expect((await again.runNow({ job_id: 1, idempotency_token: 'keep-me' })).run_id).toBe(run_id);
     await second.close();
   });
+
+  it('refuses a corrupt state file, naming it and what to do', async () => {
+    const statePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'jobs-api-')), 'state.json');
+    for (const text of ['{"nextRunId": 10, "runs": [', '[]']) {
+      fs.writeFileSync(statePath, text);
+      await expect(
+        LocalJobsApi.start({
+          token: TOKEN,
+          job: lakehouseJobDefinition(1),
+          runner: new ControlledRunner(),
+          statePath,
+        }),
+      ).rejects.toThrow(`the local Jobs API's state ${statePath} cannot be read`);
+    }
+  });
 });
 
 describe('Jobs client against a plain HTTP server', () => {
