@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { AppConfig } from '../config';
+import { jobLocations } from '../host/pipelinePorts';
 import { LocalJobsApi } from '../local/localJobsApi';
 import { LakehouseJob, lakehouseJobDefinition } from '../lakehouse/lakehouseJob';
 import { LocalLakehouse } from '../lakehouse/localLakehouse';
@@ -241,7 +242,7 @@ export async function jobsApiCommand(args: string[], config: AppConfig, signal: 
   const api = await LocalJobsApi.start({
     token,
     job: lakehouseJobDefinition(config.DATABRICKS_JOB_ID),
-    runner: new LakehouseJob(lakehouse),
+    runner: new LakehouseJob(lakehouse, jobLocations(config)),
     statePath: path.join(config.LOCAL_DATA_DIR, 'jobs-api.json'),
     port: integerOption(values.port, 'port', 8090, 0),
   });

@@ -7,7 +7,7 @@ import { Ledger, TableLedger, storageTableClient } from '../ledger/ledger';
 import { BacklogPorts, OrchestrationWatch, WatermarkStore } from '../operate/backlog';
 import { CaptureTriggerDeps } from '../pipeline/captureRecording';
 import { BlobManifestStore, PipelinePorts } from '../pipeline/pipelineActions';
-import { CaptureStore } from '../storage/captureStore';
+import { CaptureStore, containerUrl } from '../storage/captureStore';
 
 /**
  * The orchestration's ports from the configuration: ledger and manifests on Storage, the Jobs API
@@ -34,6 +34,14 @@ export async function openPipelinePorts(
     jobId: config.DATABRICKS_JOB_ID,
     health: healthStore(config),
     log,
+  };
+}
+
+/** What the local job may read: the capture and manifest containers on CaptureStorage. */
+export function jobLocations(config: AppConfig): { capture: string; manifests: string } {
+  return {
+    capture: containerUrl(config.CaptureStorage, config.CAPTURE_CONTAINER),
+    manifests: containerUrl(config.CaptureStorage, config.MANIFEST_CONTAINER),
   };
 }
 

@@ -17,7 +17,15 @@ export class LakehouseJob implements JobRunner {
   /** The last batch result of each run, for logs and tests. */
   readonly results = new Map<number, BatchResult>();
 
-  constructor(private readonly lakehouse: LocalLakehouse) {}
+  /**
+   * `locations`: the container URLs the job may read — the manifest container for manifest_path,
+   * the capture container for the files a manifest lists — as the workspace's Unity Catalog
+   * external locations confine the real job. Anything else is refused before it is opened.
+   */
+  constructor(
+    private readonly lakehouse: LocalLakehouse,
+    private readonly locations: { capture: string; manifests: string },
+  ) {}
 
   async run(
     parameters: Record<string, string>,
@@ -30,6 +38,7 @@ export class LakehouseJob implements JobRunner {
     }
     let files;
     try {
+      confine(manifestPath, this.locations.manifests, 'manifest_path');
       const manifest = parseManifest(
         (await readStoredFile(manifestPath, { signal: options.signal })).toString('utf8'),
         manifestPath,
@@ -37,7 +46,10 @@ export class LakehouseJob implements JobRunner {
       if (manifest.batch_id !== batchId) {
         throw new Error(`manifest ${manifestPath} is for batch ${manifest.batch_id}, not ${batchId}`);
       }
-      files = manifest.files.map((file) => locateStoredFile(file.url));
+      files = manifest.files.map((file) => {
+        confine(file.url, this.locations.capture, 'a file of the manifest');
+        return locateStoredFile(file.url);
+      });
     } catch (error) {
       throw new JobTaskError('bronze', errorMessage(error), { cause: error });
     }
@@ -52,6 +64,23 @@ export class LakehouseJob implements JobRunner {
       });
     }
   }
+}
+
+/** Throws unless `url` is a blob inside the container at `container` (no other scheme, host or path). */
+function confine(url: string, container: string, what: string): void {
+  const base = new URL(container.endsWith('/') ? container : `${container}/`);
+  // URL parsing resolves '..' and percent-encoded dots, so the comparison sees the real path; a
+  // local path is no URL at all.
+  const target = URL.canParse(url) ? new URL(url) : undefined;
+  const inside =
+    target !== undefined &&
+    target.origin === base.origin &&
+    target.pathname.startsWith(base.pathname) &&
+    target.pathname.length > base.pathname.length &&
+    target.username === '' &&
+    target.search === '';
+  if (!inside)
+    throw new Error(`${what} is outside ${container}: the job reads only its configured locations`);
 }
 
 /** `orders_lakehouse` as the local Jobs API serves it: its parameters and one run at a time, queued. */

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import type { JobRunner, LocalJobDefinition } from '../databricks/jobRunner';
@@ -125,7 +126,7 @@ export class LocalJobsApi {
         'Credential was not sent or was of an unsupported type for this API.',
       );
     }
-    if (match[1] !== this.options.token)
+    if (!sameSecret(match[1], this.options.token))
       throw new ApiError(403, 'PERMISSION_DENIED', 'Invalid access token.');
   }
 
@@ -137,7 +138,8 @@ export class LocalJobsApi {
     if (body.job_parameters !== undefined) {
       if (!isPlainObject(body.job_parameters)) throw invalid('job_parameters must be a map of strings.');
       for (const [name, value] of Object.entries(body.job_parameters)) {
-        if (!(name in job.parameters))
+        // Own names only: `in` would accept inherited ones such as __proto__ or toString.
+        if (!Object.hasOwn(job.parameters, name))
           throw invalid(`Job parameter '${name}' is not defined in job ${jobId}.`);
         if (typeof value !== 'string') throw invalid(`Job parameter '${name}' must be a string.`);
         parameters[name] = value;
@@ -195,6 +197,12 @@ export class LocalJobsApi {
     if (!run) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Run ${runId} does not exist.`);
     return run;
   }
+}
+
+/** Compares in constant time (over fixed-length digests), so timing tells nothing about the token. */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 function send(response: http.ServerResponse, status: number, body: unknown | ApiErrorBody): void {

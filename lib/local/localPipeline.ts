@@ -19,7 +19,7 @@ import { PipelineStatus, collectStatus } from '../operate/status';
 import { GoldAnswer, goldAnswer, warehouseGold } from '../operate/goldReport';
 import { LocalDriver } from './localDriver';
 import { PipelinePorts } from '../pipeline/pipelineActions';
-import { backlogPorts, openPipelinePorts } from '../host/pipelinePorts';
+import { backlogPorts, jobLocations, openPipelinePorts } from '../host/pipelinePorts';
 import {
   backlogSettings,
   costRates,
@@ -95,7 +95,7 @@ export class LocalPipeline {
       const lakehouse = await LocalLakehouse.open(path.join(config.LOCAL_DATA_DIR, 'lakehouse.duckdb'), {
         pathFormat: config.CAPTURE_PATH_FORMAT,
       });
-      const job = new LakehouseJob(lakehouse);
+      const job = new LakehouseJob(lakehouse, jobLocations(config));
       const api = await LocalJobsApi.start({
         token,
         job: lakehouseJobDefinition(config.DATABRICKS_JOB_ID),

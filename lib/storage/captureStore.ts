@@ -100,6 +100,15 @@ export async function readStoredFile(
   return Buffer.concat(chunks);
 }
 
+/** The URL of a container on a configured storage connection (no request is made). */
+export function containerUrl(connection: StorageConnection, container: string): string {
+  const service =
+    'connectionString' in connection
+      ? BlobServiceClient.fromConnectionString(connection.connectionString)
+      : new BlobServiceClient(connection.serviceUri);
+  return service.getContainerClient(container).url;
+}
+
 /** The capture container of a configured storage connection (`CaptureStorage`). */
 export function captureStoreForConnection(
   connection: StorageConnection,

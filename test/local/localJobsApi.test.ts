@@ -195,6 +195,15 @@ describe('local Jobs API and the Jobs client', () => {
       'INVALID_PARAMETER_VALUE',
     ],
     [
+      'an inherited name as a job parameter',
+      null,
+      'POST',
+      '/api/2.2/jobs/run-now',
+      { job_id: 7, job_parameters: JSON.parse('{"__proto__": "x", "toString": "y"}') },
+      400,
+      'INVALID_PARAMETER_VALUE',
+    ],
+    [
       'a non-string parameter',
       null,
       'POST',
