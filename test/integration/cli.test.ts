@@ -134,7 +134,18 @@ describe('orders-pipeline CLI', () => {
       const result = await run(
         ['simulate', '--events', '100000', '--rate', '2000', '--out', url, '--json'],
         {},
-        (child) => setTimeout(() => child.kill('SIGINT'), 2500),
+        (child) => {
+          // Ctrl+C once, as soon as the replay has published events: its first progress line counts them.
+          let stderr = '';
+          let interrupted = false;
+          child.stderr!.on('data', (chunk: Buffer) => {
+            stderr += chunk.toString();
+            if (!interrupted && /^simulate: \d+% [1-9]\d*\/100000 /m.test(stderr)) {
+              interrupted = true;
+              child.kill('SIGINT');
+            }
+          });
+        },
       );
       expect(result.code).toBe(0);
       const summary = JSON.parse(result.stdout) as ReplaySummary;

@@ -1,3 +1,4 @@
+import { BlobServiceClient } from '@azure/storage-blob';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -118,7 +119,11 @@ describe('local pipeline on Azurite + local Jobs API + DuckDB', () => {
       const writer = new CaptureWriter(store);
       const file = await writer.write([cdcChange(1, 'A'), cdcChange(2, 'B')]);
       const empty = await writer.write([]);
-      const event = blobCreatedEvent(store, config.CAPTURE_CONTAINER, { path: file, bytes: 1 });
+      const event = blobCreatedEvent(store, config.CAPTURE_CONTAINER, {
+        path: file,
+        bytes: 1,
+        createdAt: new Date(),
+      });
       const outcomes = [
         await pipeline.deliver(event),
         await pipeline.deliver(event),
@@ -126,10 +131,16 @@ describe('local pipeline on Azurite + local Jobs API + DuckDB', () => {
       ];
       expect(outcomes).toEqual(['recorded', 'known', 'known']);
       expect(
-        await pipeline.deliver(blobCreatedEvent(store, config.CAPTURE_CONTAINER, { path: empty, bytes: 1 })),
+        await pipeline.deliver(
+          blobCreatedEvent(store, config.CAPTURE_CONTAINER, { path: empty, bytes: 1, createdAt: new Date() }),
+        ),
       ).toBe('skipped');
       // ADLS Gen2 fires CreateFile with length 0 first: ignored.
-      const createFile = blobCreatedEvent(store, config.CAPTURE_CONTAINER, { path: file, bytes: 0 });
+      const createFile = blobCreatedEvent(store, config.CAPTURE_CONTAINER, {
+        path: file,
+        bytes: 0,
+        createdAt: new Date(),
+      });
       createFile.data.api = 'CreateFile';
       expect(await pipeline.deliver(createFile)).toBe('ignored');
       const upload = await store.create('notes/readme.txt.avro');
@@ -137,7 +148,11 @@ describe('local pipeline on Azurite + local Jobs API + DuckDB', () => {
       await upload.commit();
       expect(
         await pipeline.deliver(
-          blobCreatedEvent(store, config.CAPTURE_CONTAINER, { path: 'notes/readme.txt.avro', bytes: 5 }),
+          blobCreatedEvent(store, config.CAPTURE_CONTAINER, {
+            path: 'notes/readme.txt.avro',
+            bytes: 5,
+            createdAt: new Date(),
+          }),
         ),
       ).toBe('rejected');
       await eventually(
@@ -146,15 +161,40 @@ describe('local pipeline on Azurite + local Jobs API + DuckDB', () => {
       );
       // A full rescan (as after a restart) delivers every file again: all known.
       await pipeline.watcher.scan();
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      expect(logs.filter((e) => e.event === 'runSubmitted')).toHaveLength(1);
+      // Then a new file. The orchestration takes signals in order, so once the new file's run has
+      // succeeded, any run the rescan had caused would have been submitted before or with it.
+      const later = await writer.write([cdcChange(3, 'C')]);
+      expect(
+        await pipeline.deliver(
+          blobCreatedEvent(store, config.CAPTURE_CONTAINER, { path: later, bytes: 1, createdAt: new Date() }),
+        ),
+      ).toBe('recorded');
+      const laterRow = await eventually('the later file succeeded', async () => {
+        const row = await pipeline.ports.ledger.get(later);
+        return row?.state === 'succeeded' && row;
+      });
+      // Two runs: the first file's, and the later file's alone; the rescan added none.
+      const runs = logs.filter((e) => e.event === 'runSubmitted');
+      expect(runs).toHaveLength(2);
+      expect(runs[0]).toMatchObject({ batchId: (await pipeline.ports.ledger.get(file))!.batchId, files: 1 });
+      expect(runs[1]).toMatchObject({ batchId: laterRow.batchId, files: 1 });
+      expect(await pipeline.ports.ledger.get(file)).toMatchObject({ state: 'succeeded', attempts: 1 });
+      // Nothing put back into the open set either (a later ledger sweep would find it).
+      const open: LedgerFile[] = [];
+      for await (const row of pipeline.ports.ledger.listOpen()) open.push(row);
+      expect(open).toEqual([]);
       expect(await pipeline.ports.ledger.get(empty)).toMatchObject({ state: 'skipped', records: 0 });
       expect(await pipeline.ports.ledger.get('notes/readme.txt.avro')).toMatchObject({
         state: 'rejected',
         error: expect.stringMatching(/not a Capture path/),
       });
-      expect(await pipeline.lakehouse!.rows('SELECT count(*) AS n FROM bronze_order_events')).toEqual([
-        { n: '2' },
+      expect(
+        await pipeline.lakehouse!.rows(
+          'SELECT file_path, count(*) AS n FROM bronze_order_events GROUP BY file_path ORDER BY file_path',
+        ),
+      ).toEqual([
+        { file_path: store.fileUrl(file), n: '2' },
+        { file_path: store.fileUrl(later), n: '1' },
       ]);
     } finally {
       await pipeline.close();
@@ -162,7 +202,7 @@ describe('local pipeline on Azurite + local Jobs API + DuckDB', () => {
   });
 
   it('rides out 429 and 500 answers from the Jobs API, launching one run with one token', async () => {
-    const { api, lakehouse, close: closeApi } = await startJobsApi();
+    const { api, lakehouse, close: closeApi } = await startJobsApi(azurite().connectionString);
     let runNowCalls = 0;
     let getCalls = 0;
     const proxy = await startProxy(api.url, (req) => {
@@ -216,7 +256,7 @@ describe('local pipeline on Azurite + local Jobs API + DuckDB', () => {
       api,
       lakehouse,
       close: closeApi,
-    } = await startJobsApi((inner) => ({
+    } = await startJobsApi(azurite().connectionString, (inner) => ({
       taskKeys: inner.taskKeys,
       run: async (parameters, options) => {
         if (failures-- > 0) throw new JobTaskError('silver', 'injected failure');
@@ -348,12 +388,17 @@ describe('local pipeline killed mid-run and restarted', () => {
 
 const TOKEN = 'dapi-pipeline-test';
 
-async function startJobsApi(wrap: (inner: JobRunner) => JobRunner = (inner) => inner) {
+/** A Jobs API of its own, started before the pipeline's config: it may read its Azurite account. */
+async function startJobsApi(
+  connectionString: string,
+  wrap: (inner: JobRunner) => JobRunner = (inner) => inner,
+) {
   const lakehouse = await LocalLakehouse.open(':memory:');
+  const account = BlobServiceClient.fromConnectionString(connectionString).url;
   const api = await LocalJobsApi.start({
     token: TOKEN,
     job: lakehouseJobDefinition(1),
-    runner: wrap(new LakehouseJob(lakehouse)),
+    runner: wrap(new LakehouseJob(lakehouse, { capture: account, manifests: account })),
   });
   return {
     api,

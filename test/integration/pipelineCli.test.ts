@@ -6,7 +6,7 @@ import { LocalLakehouse } from '../../lib/lakehouse/localLakehouse';
 import { TableLedger } from '../../lib/ledger/ledger';
 import { blobCreatedEvent, webhookDelivery } from '../../lib/local/captureWatcher';
 import { BlobEventError, capturedBlobOf } from '../../lib/pipeline/captureRecording';
-import { captureStoreForConnection } from '../../lib/storage/captureStore';
+import { CaptureStore, captureStoreForConnection } from '../../lib/storage/captureStore';
 import { useAzurite } from '../support/azurite';
 import { CaptureWriter, cdcChange, eventually, pipelineConfig } from '../support/pipelineFixtures';
 import { CLI } from '../support/paths';
@@ -151,6 +151,7 @@ describe('BlobCreated events', () => {
       const event = blobCreatedEvent(store, 'capture', {
         path: 'ordersns/orders/0/2026/11/24/09/00/00.avro',
         bytes: 10,
+        createdAt: new Date(),
       });
       const deliver = webhookDelivery(host, 'captureTrigger', 'k3y');
       await deliver(event);
@@ -173,7 +174,7 @@ describe('BlobCreated events', () => {
 
   it('reads only finished blobs of the capture container, and refuses malformed events', () => {
     const store = captureStoreForConnection({ connectionString: azurite().connectionString }, 'capture');
-    const event = blobCreatedEvent(store, 'capture', { path: 'a/b.avro', bytes: 10 });
+    const event = blobCreatedEvent(store, 'capture', { path: 'a/b.avro', bytes: 10, createdAt: new Date() });
     expect(
       capturedBlobOf({ ...event, eventType: 'Microsoft.Storage.BlobDeleted' }, 'capture'),
     ).toBeUndefined();
@@ -194,8 +195,20 @@ describe('BlobCreated events', () => {
     let failNext = true;
     const { CaptureWatcher } = await import('../../lib/local/captureWatcher');
     const errors: unknown[] = [];
+    // The store as the watcher sees it, counting the listings it has gone all the way through.
+    let scans = 0;
+    const counted: CaptureStore = {
+      description: store.description,
+      fileUrl: (filePath) => store.fileUrl(filePath),
+      read: (filePath, options) => store.read(filePath, options),
+      create: (filePath) => store.create(filePath),
+      async *list(options) {
+        yield* store.list(options);
+        scans++;
+      },
+    };
     const watcher = new CaptureWatcher(
-      store,
+      counted,
       config.CAPTURE_CONTAINER,
       async (event) => {
         if (failNext) {
@@ -210,7 +223,10 @@ describe('BlobCreated events', () => {
     watcher.start();
     const b = await writer.write([cdcChange(2, 'B')]);
     await eventually('both delivered', async () => delivered.length >= 2);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A scan that started after both deliveries lists both files again: it must deliver neither.
+    // (The scan in progress now, if any, ends at scans + 1; the next one is whole at scans + 2.)
+    const scansThen = scans;
+    await eventually('a whole scan after both deliveries', async () => scans >= scansThen + 2);
     await watcher.stop();
     expect(delivered.sort()).toEqual([a, b].sort());
     expect(errors).toHaveLength(1);
