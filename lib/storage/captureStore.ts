@@ -9,7 +9,7 @@ import {
 } from '@azure/storage-blob';
 import type { StorageConnection } from './storageConnection';
 import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, isDevStorageUrl } from './devStorage';
-import { Location, formatLocation, parseLocation } from './location';
+import { Location, formatLocation, parseLocation, redactedUrl } from './location';
 import { errorMessage } from '../errorMessage';
 
 /** A Capture file as listed: its path relative to the location, and its size. */
@@ -106,7 +106,7 @@ export function containerUrl(connection: StorageConnection, container: string): 
     'connectionString' in connection
       ? BlobServiceClient.fromConnectionString(connection.connectionString)
       : new BlobServiceClient(connection.serviceUri);
-  return service.getContainerClient(container).url;
+  return redactedUrl(service.getContainerClient(container).url);
 }
 
 /** The capture container of a configured storage connection (`CaptureStorage`). */
@@ -120,7 +120,7 @@ export function captureStoreForConnection(
       ? BlobServiceClient.fromConnectionString(connection.connectionString)
       : new BlobServiceClient(connection.serviceUri, options.credential ?? new DefaultAzureCredential());
   const client = service.getContainerClient(container);
-  return new BlobCaptureStore(client, '', client.url);
+  return new BlobCaptureStore(client, '', redactedUrl(client.url));
 }
 
 const STAGING_SUFFIX = '.partial';

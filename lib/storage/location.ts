@@ -65,6 +65,20 @@ export function parseLocation(text: string): Location {
   };
 }
 
+/**
+ * An endpoint as it may be shown: without its query (a SAS token's `sig=`) or user info. Every
+ * description of a storage endpoint that reaches an error, a log line, the ledger or the dashboard
+ * goes through this.
+ */
+export function redactedUrl(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const shown = new URL(url);
+  shown.search = '';
+  shown.username = '';
+  shown.password = '';
+  return shown.toString().replace(/\/$/, '');
+}
+
 export function formatLocation(location: Location): string {
   return location.kind === 'dir'
     ? `dir:${location.path}`
