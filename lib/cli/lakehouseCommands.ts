@@ -27,9 +27,11 @@ Writes a lakehouse table to stdout, one row per line: JSON lines (default) or CS
 Tables: ${LAKEHOUSE_TABLES.join(', ')}.
 `;
 
-export const QUERY_HELP = `orders-pipeline query "<sql>" [--db PATH] [--format jsonl|csv]
+export const QUERY_HELP = `orders-pipeline query "<sql>" [--db PATH] [--format jsonl|csv] [--writable]
 
-Runs a SQL query on the local lakehouse and writes its rows to stdout like export.
+Runs a SQL query on the local lakehouse and writes its rows to stdout like export. The database is
+opened read-only with DuckDB's external access (files, URLs, extensions) off; --writable opens it
+as the pipeline does, for maintenance statements.
 `;
 
 export const GOLD_HELP = `orders-pipeline gold [--db PATH] [--json]
@@ -132,9 +134,10 @@ export async function queryCommand(args: string[], config: AppConfig): Promise<v
   const { values, positionals } = parseCommandArgs(args, {
     db: { type: 'string' },
     format: { type: 'string' },
+    writable: { type: 'boolean' },
   });
   if (positionals.length !== 1) throw new UsageError('query takes one SQL text (quote it)');
-  await writeRows(positionals[0], values.format, values.db, config);
+  await writeRows(positionals[0], values.format, values.db, config, values.writable ?? false);
 }
 
 async function writeRows(
@@ -142,12 +145,13 @@ async function writeRows(
   format = 'jsonl',
   db: string | undefined,
   config: AppConfig,
+  writable = false,
 ): Promise<void> {
   if (format !== 'jsonl' && format !== 'csv')
     throw new UsageError(`--format must be jsonl or csv, not "${format}"`);
   const file = dbPath(db, config);
   if (!fs.existsSync(file)) throw new Error(`${file}: no lakehouse database yet (run ingest first)`);
-  const lakehouse = await LocalLakehouse.open(file);
+  const lakehouse = writable ? await LocalLakehouse.open(file) : await LocalLakehouse.openForReading(file);
   try {
     for await (const line of lakehouse.exportLines(sql.trim().replace(/;$/, ''), format)) {
       if (!process.stdout.write(line)) await once(process.stdout, 'drain');

@@ -107,6 +107,19 @@ export class LocalLakehouse implements GoldSource {
   }
 
   /**
+   * Opens an existing database to read it only: DuckDB in read-only mode with external access
+   * (files, URLs, extensions) disabled, so a query given on the command line can neither change
+   * the lakehouse nor read or write anything beside it.
+   */
+  static async openForReading(dbPath: string): Promise<LocalLakehouse> {
+    const instance = await DuckDBInstance.create(dbPath, {
+      access_mode: 'READ_ONLY',
+      enable_external_access: 'false',
+    });
+    return new LocalLakehouse(instance, await instance.connect(), {});
+  }
+
+  /**
    * Brings a database made by an earlier version to the current table shapes (`tables.sql` only
    * creates missing tables): dq_metrics gained file_path, gold's money widened to DECIMAL(38, 2).
    */

@@ -249,6 +249,22 @@ describe('orders-pipeline CLI', () => {
     );
     const query = await run(['query', 'SELECT count(*) AS n FROM silver_order_lines', '--db', db]);
     expect(JSON.parse(query.stdout)).toEqual({ n: 64 });
+    // Read-only, and nothing beside the lakehouse: no writes, no files read or written.
+    const outside = path.join(tempDir(), 'leak.csv');
+    for (const sql of [
+      'DELETE FROM silver_order_lines',
+      `COPY silver_order_lines TO '${outside}'`,
+      `SELECT * FROM read_text('${path.join(path.dirname(db), '..', 'etc', 'passwd')}')`,
+      "SELECT * FROM read_csv('/etc/passwd')",
+    ]) {
+      const refused = await run(['query', sql, '--db', db, '--format', 'csv']);
+      expect({ sql, code: refused.code }).toEqual({ sql, code: 1 });
+      expect(refused.stderr).toMatch(/read-only|external access|disabled/i);
+    }
+    expect(fs.existsSync(outside)).toBe(false);
+    expect(
+      JSON.parse((await run(['query', 'SELECT count(*) AS n FROM silver_order_lines', '--db', db])).stdout),
+    ).toEqual({ n: 64 });
     const gold = await run(['gold', '--db', db]);
     expect(gold.code).toBe(0);
     expect(gold.stdout).toMatch(/^Gold: \d+ orders over \d+ days in \d+ countries/);
