@@ -20,10 +20,13 @@ const TOKENS = [
 ] as const;
 type Token = (typeof TOKENS)[number];
 
+// Bounded by Event Hubs' own limits (a namespace name has at most 50 characters, a hub's 256, and a
+// hub at most 1024 partitions), so a format without separators cannot make matching backtrack
+// without end over a long name.
 const TOKEN_PATTERN: Record<Token, string> = {
-  Namespace: '[^/]+?',
-  EventHub: '[^/]+?',
-  PartitionId: '\\d+',
+  Namespace: '[^/]{1,50}?',
+  EventHub: '[^/]{1,256}?',
+  PartitionId: '\\d{1,4}',
   Year: '\\d{4}',
   Month: '\\d{2}',
   Day: '\\d{2}',
@@ -39,6 +42,9 @@ export interface CaptureFileName {
   /** The start of the capture window, which names the file (whole seconds, UTC). */
   windowStart: Date;
 }
+
+/** Azure's longest blob name; nothing longer can be a Capture file. */
+const MAX_BLOB_NAME = 1024;
 
 export class CapturePathError extends Error {
   constructor(
@@ -94,7 +100,7 @@ export class CapturePathFormat {
   }
 
   parse(path: string): CaptureFileName {
-    const match = this.pattern.exec(path);
+    const match = path.length <= MAX_BLOB_NAME ? this.pattern.exec(path) : null;
     if (!match)
       throw new CapturePathError(`"${path}" does not follow the capture path format ${this.format}`, path);
     const value = (token: Token): string => match[this.order.indexOf(token) + 1];
@@ -120,7 +126,7 @@ export class CapturePathFormat {
   }
 
   matches(path: string): boolean {
-    return this.pattern.test(path);
+    return path.length <= MAX_BLOB_NAME && this.pattern.test(path);
   }
 }
 

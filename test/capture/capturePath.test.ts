@@ -59,6 +59,31 @@ describe('CapturePathFormat', () => {
   });
 });
 
+describe('CapturePathFormat on hostile names', () => {
+  // A format without separators leaves the token boundaries to the matcher; with unbounded tokens
+  // a 1,000-character name took seconds (catastrophic backtracking). Generous bound: it is ~1 ms.
+  const glued = new CapturePathFormat(
+    '{Namespace}{EventHub}{PartitionId}{Year}{Month}{Day}{Hour}{Minute}{Second}',
+  );
+
+  it.each([
+    ['digits', '1'.repeat(1000)],
+    ['letters then digits', `${'a'.repeat(200)}${'1'.repeat(795)}.avro`],
+    ['digits ending in .avro', `${'1'.repeat(1019)}.avro`],
+  ])('decides on a long name of %s at once', (_what, name) => {
+    const started = performance.now();
+    expect(glued.matches(name)).toBe(false);
+    expect(() => glued.parse(name)).toThrow(CapturePathError);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('still reads a glued name, and no name longer than a blob name can be', () => {
+    expect(glued.parse('ordersnsorders320261124091648.avro')).toMatchObject({ partitionId: '3' });
+    const long = `${'x/'.repeat(600)}ordersns/orders/0/2026/11/24/09/16/48.avro`;
+    expect(new CapturePathFormat().matches(long)).toBe(false);
+  });
+});
+
 describe('EnqueuedTimeUtc', () => {
   it.each([
     ['11/24/2026 9:16:48 AM', Date.UTC(2026, 10, 24, 9, 16, 48)],
