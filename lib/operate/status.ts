@@ -2,6 +2,8 @@ import { Run } from '../databricks/jobsApi';
 import { JobsClient } from '../databricks/jobsClient';
 import { FileState, Ledger, LedgerFile, hourOf } from '../ledger/ledger';
 import { BacklogReport } from './backlog';
+import type { HealthStore, StoredHealth } from '../ledger/healthStore';
+import { errorMessage } from '../errorMessage';
 import {
   CostComparison,
   CostRates,
@@ -46,6 +48,10 @@ export interface PipelineStatus {
     perHour: { hour: string; runs: number; runSeconds: number }[];
   };
   backlog: BacklogReport | null;
+  /** The orchestration's health (pause, platform failures), as it last wrote it. */
+  pipeline: StoredHealth | null;
+  /** Why the job's runs could not be listed (a refused token, say); the runs are then empty. */
+  runsError?: string;
   /** Event-driven against continuous at the observed rate, with run durations fitted to these runs. */
   cost?: CostComparison;
 }
@@ -67,6 +73,7 @@ export function pipelineStatus(
   backlog: BacklogReport | null,
   now: number,
   windowHours: number,
+  pipeline: StoredHealth | null = null,
 ): PipelineStatus {
   const files = { ...EMPTY_COUNTS };
   for (const row of rows) files[row.state] += 1;
@@ -103,6 +110,7 @@ export function pipelineStatus(
       perHour: [...perHour].map(([hour, figures]) => ({ hour, ...figures })),
     },
     backlog,
+    pipeline,
   };
 }
 
@@ -118,7 +126,7 @@ function stageLatency(rows: LedgerFile[], from: StageLatency['from'], to: StageL
 
 /** Reads the last `windowHours` of the ledger and the job's recent runs. */
 export async function collectStatus(
-  ports: { ledger: Ledger; jobs: JobsClient; jobId: number },
+  ports: { ledger: Ledger; jobs: JobsClient; jobId: number; health: HealthStore },
   backlog: BacklogReport | null,
   options: {
     windowHours?: number;
@@ -133,11 +141,21 @@ export async function collectStatus(
   const from = hourOf(new Date(now - (windowHours - 1) * HOUR));
   for await (const row of ports.ledger.list({ fromHour: from })) rows.push(row);
   const runs: Run[] = [];
-  for await (const run of ports.jobs.listRuns({ jobId: ports.jobId })) {
-    if ((run.start_time ?? now) < now - windowHours * HOUR || runs.length >= (options.maxRuns ?? 500)) break;
-    runs.push(run);
+  let runsError: string | undefined;
+  try {
+    for await (const run of ports.jobs.listRuns({ jobId: ports.jobId })) {
+      if ((run.start_time ?? now) < now - windowHours * HOUR || runs.length >= (options.maxRuns ?? 500))
+        break;
+      runs.push(run);
+    }
+  } catch (error) {
+    // The status must still answer when the Jobs API does not: that is when an operator looks.
+    runsError = errorMessage(error);
   }
-  const status = pipelineStatus(rows, runs, backlog, now, windowHours);
+  const status = {
+    ...pipelineStatus(rows, runs, backlog, now, windowHours, await ports.health.read()),
+    ...(runsError !== undefined ? { runsError } : {}),
+  };
   if (!options.cost) return status;
   const runModel = fitRunDuration(runSamplesOf(rows), DEFAULT_RUN_DURATION);
   const workload = { ...options.cost.workload, eventsPerSecond: observedEventsPerSecond(rows) };

@@ -107,6 +107,10 @@ describe('the local pipeline under faults', () => {
         at: report.pipeline!.pausedUntil,
       });
       expect((await pipeline.ports.ledger.get(path))?.state).toBe('batched');
+      // The status API answers too (the Azure dashboard reads it): the pause, and why runs are unknown.
+      const status = await pipeline.status();
+      expect(status.pipeline).toMatchObject({ pausedUntil: report.pipeline!.pausedUntil });
+      expect(status.runsError).toMatch(/403/);
       expect(await api.idle()).toBeUndefined();
       const listed = await fetch(`${api.url}/api/2.2/jobs/runs/list?job_id=1`, {
         headers: { authorization: 'Bearer the-workspace-token' },
