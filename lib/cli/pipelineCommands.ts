@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { AppConfig } from '../config';
-import { jobLocations } from '../host/pipelinePorts';
+import { healthStore, jobLocations } from '../host/pipelinePorts';
 import { LocalJobsApi } from '../local/localJobsApi';
 import { LakehouseJob, lakehouseJobDefinition } from '../lakehouse/lakehouseJob';
 import { LocalLakehouse } from '../lakehouse/localLakehouse';
@@ -170,6 +170,11 @@ export async function processCommand(args: string[], config: AppConfig, signal: 
       }
     }
     if (selected.length === 0) throw new UsageError(`no Capture files under ${positionals.join(', ')}`);
+    if (!embedded) {
+      // A deployed orchestration paused by a permanent error (a token since renewed, say) tries
+      // again at its next ledger sweep instead of waiting out the pause.
+      await healthStore(config).requestResume(new Date());
+    }
     const finished = await waitUntilFinal(ledger, selected, signal, Date.now() + timeoutMs);
     const unfinished = finished.filter((r) => !FINAL_STATES.includes(r.state));
     const counts: Partial<Record<FileState, number>> = {};

@@ -50,7 +50,7 @@ function stateTable(config: AppConfig) {
   return storageTableClient(config.AzureWebJobsStorage, `${config.LEDGER_TABLE}State`);
 }
 
-function healthStore(config: AppConfig): TableHealthStore {
+export function healthStore(config: AppConfig): TableHealthStore {
   return new TableHealthStore(stateTable(config));
 }
 

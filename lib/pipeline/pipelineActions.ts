@@ -62,7 +62,8 @@ export async function performAction(action: IoAction, ports: PipelinePorts): Pro
             files.push(toOpenFile(file));
           }
         }
-        return { kind: 'ledgerRead', files };
+        const resume = (await ports.health.read())?.resumeRequestedAt;
+        return { kind: 'ledgerRead', files, ...(resume ? { resumeRequestedAt: Date.parse(resume) } : {}) };
       } catch (error) {
         return { kind: 'ledgerReadFailed', error: failureOf(error) };
       }

@@ -115,7 +115,8 @@ export type RunOutcome =
 
 export type PipelineEvent =
   | { kind: 'start' }
-  | { kind: 'ledgerRead'; files: OpenFile[] }
+  /** `resumeRequestedAt`: the latest request to resume paused submissions (epoch ms), if any. */
+  | { kind: 'ledgerRead'; files: OpenFile[]; resumeRequestedAt?: number }
   | { kind: 'fileSignalled'; file: FileRef }
   | { kind: 'timer' }
   | { kind: 'submitted'; runId: number }
@@ -189,6 +190,7 @@ export function decideNext(
       return { state: { ...state, steps: 0 }, action: { kind: 'readLedger' } };
     case 'ledgerRead':
       state.lastSweepAt = now;
+      resumeIfAsked(state, event.resumeRequestedAt, now, settings);
       adoptOpenFiles(state, event.files, now);
       break;
     case 'ledgerReadFailed':
@@ -341,6 +343,20 @@ function activate(state: PipelineState, batch: Batch, now: number): ActiveBatch 
     at: Math.max(now, state.health.pausedUntil ?? now),
     runId: resume?.runId,
   };
+}
+
+/** A request made after the pause began (`orders-pipeline process`) ends it: the next call is now. */
+function resumeIfAsked(
+  state: PipelineState,
+  requestedAt: number | undefined,
+  now: number,
+  settings: PipelineSettings,
+): void {
+  const pausedUntil = state.health.pausedUntil;
+  if (pausedUntil === null || requestedAt === undefined || requestedAt < pausedUntil - settings.pauseMs)
+    return;
+  if (state.active && state.active.at === pausedUntil) state.active.at = now;
+  setHealth(state, now, settings, { ...state.health, pausedUntil: null, pauseReason: null });
 }
 
 /** A new run of the batch: a new attempt, so a new idempotency token, after a backoff. */

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { healthStore } from '../../lib/host/pipelinePorts';
 import { TableLedger } from '../../lib/ledger/ledger';
 import { captureStoreForConnection } from '../../lib/storage/captureStore';
 import { useAzurite } from '../support/azurite';
@@ -47,6 +48,9 @@ describe('orders-pipeline process against a workspace', () => {
     const summary = JSON.parse(result.stdout) as { pending: number; unfinished: { path: string }[] };
     expect(summary.pending).toBe(2);
     expect(summary.unfinished.map((u) => u.path).sort()).toEqual([...files].sort());
+    // It asked a paused orchestration to resume, where the orchestration reads it at its sweep.
+    const health = await healthStore(config).read();
+    expect(Date.parse(health!.resumeRequestedAt!)).toBeGreaterThan(Date.now() - 60_000);
     // Capture time is each blob's creation, not the moment process found it.
     const ledger = await TableLedger.open(
       config.AzureWebJobsStorage,

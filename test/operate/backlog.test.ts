@@ -161,6 +161,7 @@ describe('backlog report', () => {
       platformFailures: 0,
       lastPlatformError: null,
       writtenAt: '2026-11-29T23:59:00.000Z',
+      resumeRequestedAt: null,
       ...overrides,
     });
     const paused = health({ pausedUntil: now + 60_000, pauseReason: '403 PERMISSION_DENIED' });

@@ -505,6 +505,25 @@ describe('pipeline decision: health — pauses, platform failures, alerts', () =
     expect(reportOf(d)).toEqual(HEALTHY);
   });
 
+  it('ends a pause when asked after it began (orders-pipeline process), not for an older request', () => {
+    let d = decideNext(
+      state({ active: active({}) }),
+      { kind: 'submitFailed', error: { kind: 'permanent', message: '403' } },
+      T0,
+      SETTINGS,
+    );
+    d = decideNext(d.state, { kind: 'healthReported' }, T0, SETTINGS);
+    const sweep = (requestedAt: number, now: number) =>
+      decideNext(d.state, { kind: 'ledgerRead', files: [], resumeRequestedAt: requestedAt }, now, SETTINGS);
+    const stale = sweep(T0 - 1, T0 + 60_000);
+    expect(stale.state.health.pausedUntil).toBe(T0 + SETTINGS.pauseMs);
+    expect(stale.action.kind).toBe('wait');
+    const asked = sweep(T0 + 30_000, T0 + 60_000);
+    expect(reportOf(asked)).toEqual(HEALTHY);
+    const resumed = decideNext(asked.state, { kind: 'healthReported' }, T0 + 60_000, SETTINGS);
+    expect(resumed.action).toMatchObject({ kind: 'submit', attempt: 1 });
+  });
+
   it('pauses on a permanent error while polling too (a revoked token)', () => {
     const d = decideNext(
       state({ active: active({ phase: 'poll', runId: 7 }) }),
