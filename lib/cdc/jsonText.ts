@@ -28,15 +28,26 @@ export class JsonSyntaxError extends Error {
   }
 }
 
+/** Thrown when a top-level array holds more items than `maxItems` allows; parsing stops there. */
+export class JsonItemLimitError extends Error {
+  constructor(readonly maxItems: number) {
+    super(`the array holds more than ${maxItems} items`);
+    this.name = 'JsonItemLimitError';
+  }
+}
+
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const WHITESPACE = /[ \t\n\r]*/y;
 
 /**
  * Parses RFC 8259 JSON. Where the RFC leaves it open, it decides as the lakehouse engines do
  * (DuckDB's yyjson, Spark's get_json_object): a repeated object key keeps its first value, and a
- * `\u` escape of an unpaired surrogate is invalid.
+ * `\u` escape of an unpaired surrogate is invalid. With `maxItems`, a top-level array of more
+ * items throws JsonItemLimitError as soon as the next item starts, so the work stays bounded by
+ * the limit rather than by the text.
  */
-export function parseJsonText(text: string): JsonValue {
+export function parseJsonText(text: string, options: { maxItems?: number } = {}): JsonValue {
+  const maxItems = options.maxItems ?? Infinity;
   let pos = 0;
 
   const skipWhitespace = (): void => {
@@ -101,6 +112,7 @@ export function parseJsonText(text: string): JsonValue {
         return array;
       }
       for (;;) {
+        if (depth === 0 && array.length >= maxItems) throw new JsonItemLimitError(maxItems);
         array.push(parseValue(depth + 1));
         skipWhitespace();
         if (text[pos] === ',') {

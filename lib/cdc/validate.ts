@@ -1,4 +1,4 @@
-import { parseDecimal, toCents, toExactInteger, formatCents } from './decimal';
+import { centsText, formatCents, integerText, isZero, parseDecimal } from './decimal';
 import { CDC_OPS, CdcOp, DqRule, OrderChange, UNSPECIFIED_COUNTRY, isCancellation } from './event';
 import { JsonNumber, JsonValue, isJsonObject, parseJsonText } from './jsonText';
 import { parseOrderDate } from './orderDate';
@@ -7,9 +7,12 @@ import { errorMessage } from '../errorMessage';
 export type Validation = { ok: true; change: OrderChange } | { ok: false; rule: DqRule; reason: string };
 
 const MAX_LSN = 2n ** 63n - 1n;
-const MAX_PRICE_CENTS = 10_000_000_000n; // 10^8 in cents: silver's price is DECIMAL(10,2)
+/** 10^8 in cents (silver's price is DECIMAL(10,2)): cents text of 11 digits or more is past it. */
+const MAX_PRICE_CENT_DIGITS = 10;
 const INT32_MIN = -(2n ** 31n);
 const INT32_MAX = 2n ** 31n - 1n;
+/** Values echoed in a reason are cut to this many characters and '…'. */
+export const MAX_ECHOED_CHARS = 64;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const failure = (rule: DqRule, reason: string): Validation => ({ ok: false, rule, reason });
@@ -45,8 +48,8 @@ export function validateCdcBody(body: Uint8Array | string | null | undefined): V
 
   const source = envelope.source;
   const lsnValue = isJsonObject(source) ? source.lsn : undefined;
-  const lsn = lsnValue instanceof JsonNumber ? integerOf(lsnValue) : undefined;
-  if (lsn === undefined || lsn < 0n || lsn > MAX_LSN) {
+  const lsn = lsnValue instanceof JsonNumber ? integerWithin(lsnValue, 0n, MAX_LSN) : undefined;
+  if (lsn === undefined) {
     return failure('lsn', `source.lsn is ${describe(lsnValue)}; expected an integer from 0 to 2^63-1`);
   }
 
@@ -93,20 +96,22 @@ export function validateCdcBody(body: Uint8Array | string | null | undefined): V
 
   const price = image.Price;
   const priceDecimal = price instanceof JsonNumber ? parseDecimal(price.text) : undefined;
-  const priceCents = priceDecimal ? toCents(priceDecimal) : undefined;
-  if (!priceDecimal || priceCents === undefined || (priceDecimal.negative && priceDecimal.digits !== 0n)) {
+  if (!priceDecimal || (priceDecimal.negative && !isZero(priceDecimal))) {
     return failure('price', `after.Price is ${describe(price)}; expected a number from 0 to below 100000000`);
   }
-  if (priceCents >= MAX_PRICE_CENTS) {
+  const cents = centsText(priceDecimal);
+  if (cents.length > MAX_PRICE_CENT_DIGITS) {
     return failure(
       'price',
-      `after.Price ${describe(price)} rounds to ${formatCents(priceCents)}, not below 100000000`,
+      `after.Price ${describe(price)} rounds to ${clip(formatCents(cents))}, not below 100000000`,
     );
   }
+  const priceCents = BigInt(cents);
 
   const quantityValue = image.Quantity;
-  const quantity = quantityValue instanceof JsonNumber ? integerOf(quantityValue) : undefined;
-  if (quantity === undefined || quantity === 0n || quantity < INT32_MIN || quantity > INT32_MAX) {
+  const quantity =
+    quantityValue instanceof JsonNumber ? integerWithin(quantityValue, INT32_MIN, INT32_MAX) : undefined;
+  if (quantity === undefined || quantity === 0n) {
     return failure(
       'quantity',
       `after.Quantity is ${describe(quantityValue)}; expected a non-zero integer within 32 bits`,
@@ -141,17 +146,28 @@ export function validateCdcBody(body: Uint8Array | string | null | undefined): V
   };
 }
 
-function integerOf(value: JsonNumber): bigint | undefined {
+/** The number's integer text if it is integral (`12.0` → `12`), else undefined. */
+function integerOf(value: JsonNumber): string | undefined {
   const decimal = parseDecimal(value.text);
-  return decimal ? toExactInteger(decimal) : undefined;
+  return decimal ? integerText(decimal) : undefined;
+}
+
+/**
+ * The number as a bigint if it is an integer from min to max. Text longer than the bounds' is out
+ * of range without converting it: a BigInt of long text costs more than linear time.
+ */
+function integerWithin(value: JsonNumber, min: bigint, max: bigint): bigint | undefined {
+  const text = integerOf(value);
+  if (text === undefined) return undefined;
+  const longest = Math.max(String(min).length, String(max).length);
+  if (text.length > longest) return undefined;
+  const integer = BigInt(text);
+  return integer >= min && integer <= max ? integer : undefined;
 }
 
 /** CustomerNo: a number becomes its decimal text (17490 → "17490", 17490.0 → "17490"). */
 function customerNoOf(value: JsonValue | undefined): string | null {
-  if (value instanceof JsonNumber) {
-    const integer = integerOf(value);
-    return integer !== undefined ? String(integer) : value.text;
-  }
+  if (value instanceof JsonNumber) return integerOf(value) ?? value.text;
   return textOf(value);
 }
 
@@ -165,12 +181,17 @@ function textOf(value: JsonValue | undefined): string | null {
   );
 }
 
+/** Text cut to MAX_ECHOED_CHARS characters and '…': a reason never echoes a long value whole. */
+function clip(text: string): string {
+  return text.length > MAX_ECHOED_CHARS ? `${text.slice(0, MAX_ECHOED_CHARS)}…` : text;
+}
+
 /** A short description of a JSON value for a reason message. */
 function describe(value: JsonValue | undefined): string {
   if (value === undefined) return 'missing';
   if (value === null) return 'null';
-  if (value instanceof JsonNumber) return value.text;
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (value instanceof JsonNumber) return clip(value.text);
+  if (typeof value === 'string') return JSON.stringify(clip(value));
   if (typeof value === 'boolean') return String(value);
   return Array.isArray(value) ? 'an array' : 'an object';
 }

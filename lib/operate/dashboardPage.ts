@@ -1,16 +1,6 @@
-/**
- * `GET /api/dashboard`: one self-contained HTML page (no build step, no external scripts) that reads
- * `/api/status` every few seconds and draws its charts as inline SVG. Gold comes from `/api/gold`
- * on page load and on request; only DuckDB's answers (free to ask) are refreshed with the status,
- * so the page never keeps a SQL warehouse from stopping.
- */
-export const DASHBOARD_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>orders-pipeline</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
+import { createHash } from 'node:crypto';
+
+const STYLE = `
   body { font: 14px system-ui, sans-serif; margin: 1.5rem; color: #1d2733; background: #f6f7f9; }
   h1 { font-size: 1.3rem; margin: 0 0 1rem; }
   h2 { font-size: 1rem; margin: 0 0 .5rem; }
@@ -21,25 +11,37 @@ export const DASHBOARD_HTML = `<!doctype html>
   table { border-collapse: collapse; width: 100%; }
   td, th { text-align: left; padding: 2px 6px; border-bottom: 1px solid #eee; font-size: 12px; }
   .alert { color: #a4262c; }
+  .spaced { margin-top: 1rem; }
   svg text { font-size: 10px; fill: #44505c; }
-</style>
-</head>
-<body>
-<h1>orders-pipeline — event-driven CDC to the lakehouse <small id="at"></small></h1>
-<div class="card kpis"><div class="kpis" id="kpis"></div><div class="kpis" id="goldKpis"></div></div>
-<div class="grid" style="margin-top:1rem">
-  <div class="card"><h2>Files by state (last 24 h)</h2><svg id="files" data-chart width="360" height="170"></svg></div>
-  <div class="card"><h2>Runs per hour</h2><svg id="runs" data-chart width="360" height="170"></svg></div>
-  <div class="card"><h2>Latency per stage (p50 / p95, s)</h2><svg id="latency" data-chart width="360" height="170"></svg></div>
-  <div class="card"><h2>Gold <button id="goldRefresh" type="button">refresh</button></h2><p id="goldNote">loading…</p></div>
-  <div class="card"><h2>Revenue by day (gold)</h2><svg id="byDay" data-chart width="360" height="170"></svg></div>
-  <div class="card"><h2>Revenue by country (gold)</h2><svg id="byCountry" data-chart width="360" height="170"></svg></div>
-  <div class="card"><h2>Top products</h2><table id="products"></table></div>
-  <div class="card"><h2>Backlog over time (unfinished files)</h2><svg id="backlogChart" data-chart width="360" height="170"></svg><div id="backlog"></div></div>
-  <div class="card"><h2>Dead-lettered files</h2><table id="dead"></table></div>
-  <div class="card"><h2>Which mode? At the observed rate, per day</h2><table id="cost"></table></div>
-</div>
-<script>
+`;
+
+const SCRIPT = `
+// The function key (Azure): read once from ?code=, then taken out of the address bar so it stays
+// out of the history and of copied links; the API calls carry it in the x-functions-key header.
+const functionKey = (() => {
+  const query = new URLSearchParams(location.search);
+  const key = query.get('code');
+  if (key === null) return null;
+  query.delete('code');
+  const rest = query.toString();
+  history.replaceState(null, '', location.pathname + (rest ? '?' + rest : '') + location.hash);
+  return key;
+})();
+async function getJson(path) {
+  const response = await fetch(path, { headers: functionKey ? { 'x-functions-key': functionKey } : {} });
+  const text = await response.text();
+  let answer = null;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    // A refusal by the Functions host (401 without a key) has no JSON body.
+  }
+  if (!response.ok || answer === null) {
+    const hint = response.status === 401 ? ' (open the dashboard with ?code=<function key>)' : '';
+    throw new Error(((answer && answer.error) || 'HTTP ' + response.status) + hint);
+  }
+  return answer;
+}
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 function bars(id, items, options = {}) {
   const svg = document.getElementById(id);
@@ -69,11 +71,7 @@ async function loadGold(fresh) {
   const note = document.getElementById('goldNote');
   let answer;
   try {
-    const query = new URLSearchParams(location.search);
-    if (fresh === true) query.set('fresh', '1');
-    const response = await fetch('/api/gold?' + query);
-    answer = await response.json();
-    if (!response.ok) throw new Error(answer.error || response.status);
+    answer = await getJson(fresh === true ? '/api/gold?fresh=1' : '/api/gold');
   } catch (error) {
     note.textContent = 'gold unavailable: ' + error.message;
     return;
@@ -92,8 +90,7 @@ async function loadGold(fresh) {
 async function refresh() {
   let status;
   try {
-    // The page's own ?code= (the function key in Azure) goes along to the status API.
-    status = await (await fetch('/api/status' + location.search)).json();
+    status = await getJson('/api/status');
   } catch (error) {
     document.getElementById('at').textContent = 'status unavailable: ' + error.message;
     return;
@@ -138,7 +135,62 @@ setInterval(() => {
   refresh();
   if (gold && gold.engine === 'duckdb') loadGold();
 }, 5000);
-</script>
+`;
+
+const sha256 = (text: string): string =>
+  `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+
+/**
+ * The page's headers. The Content-Security-Policy lets only the page's own script and style run
+ * (by hash: no other inline code, nothing from elsewhere) and lets it talk to its own origin only;
+ * no referrer leaves the page, and no other site may frame it.
+ */
+export const DASHBOARD_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': [
+    "default-src 'none'",
+    `script-src ${sha256(SCRIPT)}`,
+    `style-src ${sha256(STYLE)}`,
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+};
+
+/**
+ * `GET /api/dashboard`: one self-contained HTML page (no build step, no external scripts) that reads
+ * `/api/status` every few seconds and draws its charts as inline SVG. Gold comes from `/api/gold`
+ * on page load and on request; only DuckDB's answers (free to ask) are refreshed with the status,
+ * so the page never keeps a SQL warehouse from stopping.
+ * Serve it with DASHBOARD_HEADERS.
+ */
+export const DASHBOARD_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>orders-pipeline</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>orders-pipeline — event-driven CDC to the lakehouse <small id="at"></small></h1>
+<div class="card kpis"><div class="kpis" id="kpis"></div><div class="kpis" id="goldKpis"></div></div>
+<div class="grid spaced">
+  <div class="card"><h2>Files by state (last 24 h)</h2><svg id="files" data-chart width="360" height="170"></svg></div>
+  <div class="card"><h2>Runs per hour</h2><svg id="runs" data-chart width="360" height="170"></svg></div>
+  <div class="card"><h2>Latency per stage (p50 / p95, s)</h2><svg id="latency" data-chart width="360" height="170"></svg></div>
+  <div class="card"><h2>Gold <button id="goldRefresh" type="button">refresh</button></h2><p id="goldNote">loading…</p></div>
+  <div class="card"><h2>Revenue by day (gold)</h2><svg id="byDay" data-chart width="360" height="170"></svg></div>
+  <div class="card"><h2>Revenue by country (gold)</h2><svg id="byCountry" data-chart width="360" height="170"></svg></div>
+  <div class="card"><h2>Top products</h2><table id="products"></table></div>
+  <div class="card"><h2>Backlog over time (unfinished files)</h2><svg id="backlogChart" data-chart width="360" height="170"></svg><div id="backlog"></div></div>
+  <div class="card"><h2>Dead-lettered files</h2><table id="dead"></table></div>
+  <div class="card"><h2>Which mode? At the observed rate, per day</h2><table id="cost"></table></div>
+</div>
+<script>${SCRIPT}</script>
 </body>
 </html>
 `;

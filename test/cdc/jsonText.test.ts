@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { JsonNumber, JsonValue, parseJsonText } from '../../lib/cdc/jsonText';
+import { JsonItemLimitError, JsonNumber, JsonValue, parseJsonText } from '../../lib/cdc/jsonText';
 
 function toPlain(value: JsonValue): unknown {
   if (value instanceof JsonNumber) return Number(value.text);
@@ -65,5 +65,15 @@ describe('parseJsonText', () => {
     expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
     expect(value['__proto__']).toEqual(new JsonNumber('1e400'));
     expect(value.b).toEqual([new JsonNumber('-0')]);
+  });
+
+  it('stops at the item limit of a top-level array, before reading the rest', () => {
+    expect(parseJsonText('[1, [2, 3, 4], 5]', { maxItems: 3 })).toHaveLength(3);
+    expect(parseJsonText('{"a": [1, 2, 3, 4]}', { maxItems: 3 })).toEqual({
+      a: ['1', '2', '3', '4'].map((n) => new JsonNumber(n)),
+    });
+    // The text past the limit is never read: its syntax error goes unnoticed.
+    expect(() => parseJsonText('[1, 2, 3, 4, oops', { maxItems: 3 })).toThrow(JsonItemLimitError);
+    expect(() => parseJsonText('[1, 2, oops', { maxItems: 3 })).toThrow(/unexpected character/);
   });
 });

@@ -43,9 +43,12 @@ describe('dashboard in headless Chromium', () => {
           Country: ['United Kingdom', 'France', 'EIRE'][i % 3],
         }),
       );
-      expect((await fetch(started.publish, { method: 'POST', body: JSON.stringify(events) })).status).toBe(
-        200,
-      );
+      const publish = {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(events),
+      };
+      expect((await fetch(started.publish, publish)).status).toBe(200);
       await eventually(
         'the events in gold',
         async () => {

@@ -6,7 +6,12 @@ import { readCaptureRecords } from '../../lib/capture/captureFileReader';
 import { CapturePathFormat } from '../../lib/capture/capturePath';
 import { EmulatorSink, EventHubEmulator } from '../../lib/local/captureEmulator';
 import { partitionForKey } from '../../lib/eventHubs/partitionKey';
-import { EventHubsSink, OrderEvent, publishOrders } from '../../lib/publish/orderPublisher';
+import {
+  EventHubsSink,
+  EventsTooLargeError,
+  OrderEvent,
+  publishOrders,
+} from '../../lib/publish/orderPublisher';
 import { DirectoryCaptureStore } from '../../lib/storage/captureStore';
 import { cdcChange } from '../support/pipelineFixtures';
 
@@ -28,7 +33,7 @@ describe('publish API', () => {
     const event = cdcChange(5, 'P1', { TransactionNo: '581482' });
     expect(await publishOrders(body(event), sink, { maxBytes: LIMIT })).toEqual({
       status: 200,
-      body: { accepted: [0], rejected: [] },
+      body: { accepted: [0], rejected: [], rejectedCount: 0 },
     });
     expect(sink.sent).toEqual([{ body: JSON.stringify(event), partitionKey: '581482' }]);
   });
@@ -134,9 +139,14 @@ describe('publish API', () => {
 });
 
 describe('Event Hubs sink', () => {
-  /** Event Hubs cannot run here: a producer with the SDK's batch contract and a byte limit. */
+  /**
+   * Event Hubs cannot run here: a producer with the SDK's batch contract and a byte limit. It
+   * takes bodies as bytes only: the SDK JSON-encodes any other body (a string would reach the hub
+   * as a JSON string literal, and every event would fail the lakehouse's `json` rule).
+   */
   function producer(maxBatchBytes: number) {
     const sent: { partitionKey: string; bodies: string[] }[] = [];
+    const calls: string[] = [];
     const client = {
       createBatch: async ({ partitionKey }: { partitionKey: string }) => {
         const bodies: string[] = [];
@@ -147,19 +157,22 @@ describe('Event Hubs sink', () => {
           get count() {
             return bodies.length;
           },
-          tryAdd: ({ body: b }: { body: string }) => {
+          tryAdd: ({ body: b }: { body: unknown }) => {
+            if (!(b instanceof Uint8Array)) throw new Error(`body is ${typeof b}, not bytes`);
+            calls.push(`tryAdd ${partitionKey}`);
             if (bytes + b.length > maxBatchBytes) return false;
-            bodies.push(b);
+            bodies.push(Buffer.from(b).toString('utf8'));
             bytes += b.length;
             return true;
           },
         };
       },
       sendBatch: async (batch: { partitionKey: string; bodies: string[] }) => {
+        calls.push(`send ${batch.partitionKey}`);
         sent.push({ partitionKey: batch.partitionKey, bodies: [...batch.bodies] });
       },
     };
-    return { client: client as unknown as EventHubProducerClient, sent };
+    return { client: client as unknown as EventHubProducerClient, sent, calls };
   }
 
   it('sends one key per batch and starts a new batch when one is full', async () => {
@@ -178,10 +191,36 @@ describe('Event Hubs sink', () => {
     ]);
   });
 
-  it('refuses an event larger than a whole batch, naming its key', async () => {
-    const { client } = producer(5);
-    await expect(
-      new EventHubsSink(client).send([{ body: 'x'.repeat(10), partitionKey: 'T9' }]),
-    ).rejects.toThrow(/TransactionNo T9 is larger than a batch/);
+  it('refuses events larger than a whole batch before it sends anything, naming their indexes', async () => {
+    const { client, sent, calls } = producer(25);
+    const refused = new EventHubsSink(client).send([
+      { body: 'a'.repeat(10), partitionKey: 'T1' },
+      { body: 'x'.repeat(30), partitionKey: 'T9' },
+      { body: 'b'.repeat(10), partitionKey: 'T1' },
+      { body: 'y'.repeat(26), partitionKey: 'T1' },
+    ]);
+    await expect(refused).rejects.toBeInstanceOf(EventsTooLargeError);
+    await expect(refused).rejects.toMatchObject({ indexes: [1, 3] });
+    expect(sent).toEqual([]);
+    expect(calls.filter((c) => c.startsWith('send'))).toEqual([]);
+  });
+
+  it('builds every batch before it sends the first', async () => {
+    const { client, calls } = producer(25);
+    await new EventHubsSink(client).send([
+      { body: 'a'.repeat(20), partitionKey: 'T1' },
+      { body: 'b'.repeat(20), partitionKey: 'T1' },
+      { body: 'c'.repeat(20), partitionKey: 'T2' },
+    ]);
+    const firstSend = calls.findIndex((c) => c.startsWith('send'));
+    expect(calls.slice(firstSend).every((c) => c.startsWith('send'))).toBe(true);
+    expect(calls.filter((c) => c.startsWith('send'))).toEqual(['send T1', 'send T1', 'send T2']);
+  });
+
+  it('hands the SDK each body as its UTF-8 bytes, so the hub carries the event text itself', async () => {
+    const { client, sent } = producer(1000);
+    const text = '{"op":"c","after":{"ProductName":"Crème brûlée"}}';
+    await new EventHubsSink(client).send([{ body: text, partitionKey: 'T1' }]);
+    expect(sent).toEqual([{ partitionKey: 'T1', bodies: [text] }]);
   });
 });
