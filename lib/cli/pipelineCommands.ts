@@ -9,7 +9,6 @@ import { LocalLakehouse } from '../lakehouse/localLakehouse';
 import { FINAL_STATES, FileState, Ledger, LedgerFile, TableLedger } from '../ledger/ledger';
 import { CaptureWatcher, webhookDelivery } from '../local/captureWatcher';
 import { recordCaptureFile } from '../pipeline/captureRecording';
-import { fileRefOf } from '../ledger/fileRefs';
 import { LocalPipeline } from '../local/localPipeline';
 import { captureStoreForConnection } from '../storage/captureStore';
 import { integerOption, parseCommandArgs, UsageError, durationOption } from './args';
@@ -128,13 +127,13 @@ export async function processCommand(args: string[], config: AppConfig, signal: 
   const until = timeOption(values.until, 'until');
   const started = performance.now();
   const embedded = config.DATABRICKS_HOST.kind === 'embedded';
-  const pipeline = embedded
-    ? await LocalPipeline.open({ config, log: () => undefined, watchIntervalMs: 0 })
-    : undefined;
-  const ledger: Ledger =
-    pipeline?.ports.ledger ??
-    (await TableLedger.open(config.AzureWebJobsStorage, config.LEDGER_TABLE, config.CAPTURE_PATH_FORMAT));
+  const ledger: Ledger = await TableLedger.open(
+    config.AzureWebJobsStorage,
+    config.LEDGER_TABLE,
+    config.CAPTURE_PATH_FORMAT,
+  );
   const store = captureStoreForConnection(config.CaptureStorage, config.CAPTURE_CONTAINER);
+  let pipeline: LocalPipeline | undefined;
   try {
     const selected: string[] = [];
     for (const prefix of positionals) {
@@ -154,23 +153,19 @@ export async function processCommand(args: string[], config: AppConfig, signal: 
               createdAt: file.createdAt,
               content: () => store.read(file.path, { signal }),
             },
-            {
-              ledger,
-              pathFormat: config.CAPTURE_PATH_FORMAT,
-              signal: async (ref) => pipeline?.driver.signal(ref),
-            },
+            // No signal: the orchestration takes every selected file from the ledger at once.
+            { ledger, pathFormat: config.CAPTURE_PATH_FORMAT, signal: async () => undefined },
           );
         } else if (known.records > 0 && known.state !== 'rejected') {
           await ledger.requeue(known);
-          if (pipeline) {
-            // A reprocessed file waits for a batch from now, not from its first arrival.
-            await pipeline.driver.signal({ ...fileRefOf(known), triggeredAt: Date.now() });
-          }
         }
       }
     }
     if (selected.length === 0) throw new UsageError(`no Capture files under ${positionals.join(', ')}`);
-    if (!embedded) {
+    if (embedded) {
+      // Opened once every selected file is pending: its first ledger sweep batches them together.
+      pipeline = await LocalPipeline.open({ config, log: () => undefined, watchIntervalMs: 0 });
+    } else {
       // A deployed orchestration paused by a permanent error (a token since renewed, say) tries
       // again at its next ledger sweep instead of waiting out the pause.
       await healthStore(config).requestResume(new Date());
