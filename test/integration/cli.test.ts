@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,35 +8,17 @@ import { ReplaySummary } from '../../lib/orders/replay';
 import { CaptureStore, openCaptureStore } from '../../lib/storage/captureStore';
 import { parseLocation } from '../../lib/storage/location';
 import { useAzurite } from '../support/azurite';
-import { CLI } from '../support/paths';
 import { CAPTURE_FIXTURES } from '../support/fixtures';
+import { CliRun, runCli } from '../support/cli';
 
 // The CLI as users run it: the build that `npm install` / `npm test` makes.
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 function run(
   args: string[],
   env: Record<string, string> = {},
   onStart?: (child: ChildProcess) => void,
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    onStart?.(child);
-  });
+): Promise<CliRun> {
+  return runCli(args, { ...process.env, ...env }, onStart);
 }
 
 async function capturedBodies(store: CaptureStore): Promise<{ files: number; bodies: Buffer[] }> {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -9,31 +8,13 @@ import { BlobEventError, capturedBlobOf } from '../../lib/pipeline/captureRecord
 import { CaptureStore, captureStoreForConnection } from '../../lib/storage/captureStore';
 import { useAzurite } from '../support/azurite';
 import { CaptureWriter, cdcChange, eventually, pipelineConfig } from '../support/pipelineFixtures';
-import { CLI } from '../support/paths';
+import { runCli } from '../support/cli';
 
 jest.setTimeout(120_000);
 
-function cli(
-  args: string[],
-  env: Record<string, string>,
-  onStdout?: (text: string, kill: () => void) => void,
-) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      onStdout?.(stdout, () => child.kill('SIGTERM'));
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The CLI with only PATH and the given settings, as a deployment's environment would be. */
+const cli = (args: string[], env: Record<string, string>, onStart?: Parameters<typeof runCli>[2]) =>
+  runCli(args, { PATH: process.env.PATH, ...env }, onStart);
 
 describe('CLI process, pipeline and jobs-api', () => {
   const azurite = useAzurite();
@@ -117,8 +98,12 @@ describe('CLI process, pipeline and jobs-api', () => {
     const result = await cli(
       ['jobs-api', '--port', '0'],
       { LOCAL_DATA_DIR: config.LOCAL_DATA_DIR },
-      (stdout, kill) => {
-        if (/DATABRICKS_TOKEN=/.test(stdout)) kill();
+      (child) => {
+        let stdout = '';
+        child.stdout!.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          if (/DATABRICKS_TOKEN=/.test(stdout)) child.kill('SIGTERM');
+        });
       },
     );
     expect(result.code).toBe(0);

@@ -1,27 +1,13 @@
-import { spawn } from 'node:child_process';
 import { healthStore } from '../../lib/host/pipelinePorts';
 import { TableLedger } from '../../lib/ledger/ledger';
 import { captureStoreForConnection } from '../../lib/storage/captureStore';
 import { useAzurite } from '../support/azurite';
 import { CaptureWriter, cdcChange, pipelineConfig } from '../support/pipelineFixtures';
-import { CLI } from '../support/paths';
+import { runCli } from '../support/cli';
 
 jest.setTimeout(120_000);
 
-function cli(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(args, { PATH: process.env.PATH, ...env });
 
 describe('orders-pipeline process against a workspace', () => {
   const azurite = useAzurite();
