@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   CapturePathError,
   CapturePathFormat,
@@ -75,6 +76,43 @@ describe('CapturePathFormat on hostile names', () => {
     expect(glued.matches(name)).toBe(false);
     expect(() => glued.parse(name)).toThrow(CapturePathError);
     expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('answers any name with a parse that agrees with matches, or a CapturePathError (fuzzed)', () => {
+    const formats = [new CapturePathFormat(), glued];
+    const pieces = fc.constantFrom(
+      'ordersns',
+      'orders',
+      '/',
+      '0',
+      '12',
+      '2026',
+      '11',
+      '24',
+      '09',
+      '.avro',
+      'x',
+      '-',
+      '99',
+    );
+    fc.assert(
+      fc.property(fc.array(fc.oneof(pieces, fc.string({ maxLength: 8 })), { maxLength: 40 }), (parts) => {
+        const name = parts.join('');
+        for (const format of formats) {
+          let parsed = false;
+          try {
+            const file = format.parse(name);
+            parsed = true;
+            expect(Number.isNaN(file.windowStart.getTime())).toBe(false);
+          } catch (error) {
+            expect(error).toBeInstanceOf(CapturePathError);
+          }
+          // A name that matches may still name no real time; one that does not never parses.
+          if (parsed) expect(format.matches(name)).toBe(true);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('still reads a glued name, and no name longer than a blob name can be', () => {
