@@ -412,6 +412,15 @@ export const SETTINGS = {
     description: 'Folder for the local stack’s data (Azurite, the DuckDB lakehouse).',
     default: '.local',
   }),
+  LOCAL_RUN_TIMEOUT_MINUTES: integer(
+    {
+      description:
+        'A run of the local Jobs API still running after this many minutes ends TIMEDOUT, as a workspace ends a run past the job’s timeout_seconds (the bundle’s is 3600 s).',
+      default: '60',
+    },
+    1,
+    1440,
+  ),
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;

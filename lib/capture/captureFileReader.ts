@@ -8,11 +8,35 @@ import {
   CaptureRecordWithoutProperties,
   captureType,
   mapValues,
+  minEncodedBytes,
   unwrapPropertyValue,
 } from './schema';
 import { errorMessage } from '../errorMessage';
 
-export type CaptureFileErrorKind = 'truncated' | 'corrupt' | 'unsupported';
+/**
+ * truncated: the file ends early; corrupt: its bytes contradict themselves (a bad sync marker, a
+ * count its block cannot hold); unsupported: valid Avro but not a Capture file this reader reads;
+ * oversized: a block past MAX_BLOCK_BYTES, stored or inflated (a deflate bomb).
+ */
+export type CaptureFileErrorKind = 'truncated' | 'corrupt' | 'unsupported' | 'oversized';
+
+/**
+ * The most bytes one block may take, stored or inflated: 64 MiB. Capture closes a block after
+ * about 64 KB of records (Avro's sync interval), so a legitimate block holds at most that plus one
+ * event, and an event is at most 1 MB (20 MB on a Dedicated cluster); the local emulator's blocks
+ * are 256 KB. A whole file is at most CAPTURE_SIZE_LIMIT_BYTES (100 MB by default, 500 MB at
+ * most), but that caps its compressed bytes only: a 260 KB deflate block inflates to 268 MB. This
+ * limit leaves three times the largest event as headroom while bounding what one block can cost
+ * the decoder (the inflated block, and its records decoded from it).
+ */
+export const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Deflate's densest output: a 258-byte match coded in 2 bits (1-bit length and distance codes), so
+ * compressed bytes inflate to at most 1032 times as many. Bounds a deflate block's records before
+ * it is inflated.
+ */
+const DEFLATE_MAX_RATIO = 1032;
 
 /** A Capture file that cannot be read, with where in it the problem lies. */
 export class CaptureFileError extends Error {
@@ -34,11 +58,18 @@ export interface CaptureReadOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Records of one block of the file. A block of more than PART_RECORDS records (no Capture block
+ * comes near: they close at about 64 KB) comes as several parts with the same offset.
+ */
 export interface CaptureBlock<R> {
   /** Byte offset of the block in the file. */
   offset: number;
   records: R[];
 }
+
+/** The most records one CaptureBlock holds. */
+export const PART_RECORDS = 8192;
 
 interface Decoding<R> {
   /** Reader schema to resolve the writer's against; undefined to decode with the writer's own. */
@@ -95,23 +126,36 @@ export function readCaptureBlocks(
 }
 
 // Files of one hub share one schema: build each decoding type and resolver once.
-const decoders = new Map<string, { type: avro.Type; resolver?: ReturnType<avro.Type['createResolver']> }>();
+interface Decoder {
+  type: avro.Type;
+  resolver?: ReturnType<avro.Type['createResolver']>;
+  /** The fewest bytes a record of the file's writer schema takes (6 for Capture's EventData). */
+  minRecordBytes: number;
+}
+const decoders = new Map<string, Decoder>();
+/** Headers of other schemas (a hostile stream of them) must not grow the cache without end. */
+const MAX_CACHED_DECODERS = 16;
 
 function decoderFor(
   writerSchemaText: string,
   readerSchema: object | undefined,
   file: string,
   offset: number,
-) {
+): Decoder {
   const cacheKey = `${readerSchema ? 'lean' : 'full'}\u0000${writerSchemaText}`;
   let entry = decoders.get(cacheKey);
   if (!entry) {
     try {
-      const writer = avro.Type.forSchema(JSON.parse(writerSchemaText) as avro.Schema);
+      const writer = boundedType(JSON.parse(writerSchemaText) as avro.Schema);
       // Throws unless the header declares a record that resolves to Capture's EventData.
       captureType(CAPTURE_SCHEMA).createResolver(writer);
+      // At least 1 byte, whatever the schema: a record of 0 bytes would let a block of 0 bytes hold
+      // any count. EventData's fixed fields take 6 (minEncodedBytes).
+      const minRecordBytes = Math.max(1, minEncodedBytes(writer));
       const reader = readerSchema && captureType(readerSchema);
-      entry = reader ? { type: reader, resolver: reader.createResolver(writer) } : { type: writer };
+      entry = reader
+        ? { type: reader, resolver: reader.createResolver(writer), minRecordBytes }
+        : { type: writer, minRecordBytes };
     } catch (error) {
       throw new CaptureFileError(
         'unsupported',
@@ -123,9 +167,134 @@ function decoderFor(
         },
       );
     }
+    if (decoders.size >= MAX_CACHED_DECODERS) decoders.delete(decoders.keys().next().value!);
     decoders.set(cacheKey, entry);
   }
   return entry;
+}
+
+/** avsc's read cursor (its Tap): the part the bounded map and array readers below use. */
+interface Tap {
+  buf: Buffer;
+  pos: number;
+  readLong(): number;
+  readString(): string;
+  skipString(): void;
+}
+
+/** The per-type read and skip methods avsc calls on each type of a schema while it decodes. */
+interface TypeCodec {
+  _read(tap: Tap): unknown;
+  _skip(tap: Tap): void;
+}
+
+/** Fewest bytes of one entry of each bounded map or array type, worked out on first use. */
+const entryBytesOf = new WeakMap<avro.Type, number>();
+
+function entryBytes(type: avro.Type, items: avro.Type, keyBytes: number): number {
+  let bytes = entryBytesOf.get(type);
+  if (bytes === undefined) {
+    bytes = keyBytes + minEncodedBytes(items);
+    entryBytesOf.set(type, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * A map that refuses a count its remaining bytes cannot hold. avsc reads a map or array block by
+ * looping over the count the data states, reading past the end of the buffer as zeros, and skips a
+ * block backwards when its byte size is negative: one damaged varint means minutes of looping, or
+ * a loop that never ends. These are avsc's own methods (avsc 5, lib/types.js) with the count
+ * checked first: a map entry takes a key's length byte and at least the fewest bytes of its value.
+ * avsc freezes its types, so the bound comes in by subclass, through the typeHook of forSchema.
+ */
+class BoundedMapType extends avro.types.MapType {
+  _read(tap: Tap): Record<string, unknown> {
+    const values = this.valuesType as TypeCodec;
+    const bytes = entryBytes(this, this.valuesType as avro.Type, 1);
+    const map: Record<string, unknown> = {};
+    let n: number;
+    while ((n = collectionCount(tap, bytes, 'map', true))) {
+      while (n--) {
+        const key = tap.readString();
+        map[key] = values._read(tap);
+      }
+    }
+    return map;
+  }
+
+  _skip(tap: Tap): void {
+    const values = this.valuesType as TypeCodec;
+    const bytes = entryBytes(this, this.valuesType as avro.Type, 1);
+    let n: number;
+    while ((n = collectionCount(tap, bytes, 'map', false))) {
+      while (n--) {
+        tap.skipString();
+        values._skip(tap);
+      }
+    }
+  }
+}
+
+/** An array bounded as BoundedMapType is. No Capture schema has one; items of 0 bytes are refused. */
+class BoundedArrayType extends avro.types.ArrayType {
+  _read(tap: Tap): unknown[] {
+    const items = this.itemsType as unknown as TypeCodec;
+    const bytes = entryBytes(this, this.itemsType, 0);
+    const array: unknown[] = [];
+    let n: number;
+    while ((n = collectionCount(tap, bytes, 'array', true))) {
+      while (n--) array.push(items._read(tap));
+    }
+    return array;
+  }
+
+  _skip(tap: Tap): void {
+    const items = this.itemsType as unknown as TypeCodec;
+    const bytes = entryBytes(this, this.itemsType, 0);
+    let n: number;
+    while ((n = collectionCount(tap, bytes, 'array', false))) {
+      while (n--) items._skip(tap);
+    }
+  }
+}
+
+/** Builds a writer schema's type with bounded maps and arrays (BoundedMapType). */
+function boundedType(schema: avro.Schema): avro.Type {
+  return avro.Type.forSchema(schema, {
+    typeHook: (node, opts) => {
+      if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
+      const kind = (node as { type?: unknown }).type;
+      if (kind === 'map') return new BoundedMapType(node, opts);
+      if (kind === 'array') return new BoundedArrayType(node, opts);
+      return undefined;
+    },
+  });
+}
+
+/**
+ * Reads the count of a map or array block, checked against the bytes left (a negative count comes
+ * with the block's byte size, Avro spec: reading skips the size, skipping jumps over the block).
+ * Returns the entries still to read or skip; 0 at the end.
+ */
+function collectionCount(tap: Tap, entryBytes: number, what: string, reading: boolean): number {
+  for (;;) {
+    let n = tap.readLong();
+    if (n < 0) {
+      n = -n;
+      const size = tap.readLong();
+      const left = tap.buf.length - tap.pos;
+      if (!(size >= 0 && size <= left)) throw new Error(`${what} block says ${size} bytes with ${left} left`);
+      if (!reading) {
+        tap.pos += size;
+        continue;
+      }
+    }
+    const left = tap.buf.length - tap.pos;
+    if (n > 0 && entryBytes === 0) throw new Error(`${what} block says ${n} entries of 0 bytes`);
+    if (n * entryBytes > left) throw new Error(`${what} block says ${n} entries with ${left} bytes left`);
+    return n;
+  }
 }
 
 /** A block as stored: its record count and (still compressed) data. */
@@ -135,8 +304,23 @@ interface RawBlock {
   data: Buffer;
 }
 
-/** Walks the container's structure (header, blocks, sync markers) without decoding any record. */
-async function* walkBlocks(input: ByteReader, signal: AbortSignal | undefined): AsyncGenerator<RawBlock> {
+/** What bounds a block's header: its codec, and the fewest bytes a record of its schema takes. */
+interface BlockLimits {
+  codec: 'null' | 'deflate';
+  minRecordBytes: number;
+}
+
+/**
+ * Walks the container's structure (header, blocks, sync markers) without decoding any record.
+ * Each block header is checked against what its bytes can hold: a block past MAX_BLOCK_BYTES is
+ * refused before it is read, and its count may not exceed its bytes (inflated at most
+ * DEFLATE_MAX_RATIO times, and to MAX_BLOCK_BYTES at most) over the fewest bytes of a record.
+ */
+async function* walkBlocks(
+  input: ByteReader,
+  signal: AbortSignal | undefined,
+  limits: BlockLimits,
+): AsyncGenerator<RawBlock> {
   const sync = await input.bytes(16, 'the sync marker');
   for (;;) {
     signal?.throwIfAborted();
@@ -144,8 +328,24 @@ async function* walkBlocks(input: ByteReader, signal: AbortSignal | undefined): 
     if (await input.atEnd()) return;
     const count = await input.long('a block count');
     const size = await input.long('a block size');
-    if (count < 0 || size < 0 || size > 0x7fffffff) {
+    if (count < 0 || size < 0) {
       throw input.error('corrupt', blockOffset, `block header says ${count} records in ${size} bytes`);
+    }
+    if (size > MAX_BLOCK_BYTES) {
+      throw input.error(
+        'oversized',
+        blockOffset,
+        `block of ${size} bytes is over the limit of ${MAX_BLOCK_BYTES} bytes per block`,
+      );
+    }
+    const most = mostRecords(size, limits);
+    if (count > most) {
+      throw input.error(
+        'corrupt',
+        blockOffset,
+        `block header says ${count} records in ${size} bytes${limits.codec === 'deflate' ? ' of deflate data' : ''}, ` +
+          `which hold at most ${most} (a record takes at least ${limits.minRecordBytes} bytes)`,
+      );
     }
     const data = await input.bytes(size, `a block of ${size} bytes`);
     const marker = await input.bytes(16, 'the sync marker after a block');
@@ -153,6 +353,12 @@ async function* walkBlocks(input: ByteReader, signal: AbortSignal | undefined): 
       throw input.error('corrupt', input.offset - 16, 'sync marker does not match the header');
     yield { offset: blockOffset, count, data };
   }
+}
+
+/** The most records a block of `size` stored bytes can hold. */
+function mostRecords(size: number, { codec, minRecordBytes }: BlockLimits): number {
+  const inflated = codec === 'deflate' ? Math.min(size * DEFLATE_MAX_RATIO, MAX_BLOCK_BYTES) : size;
+  return Math.floor(inflated / minRecordBytes);
 }
 
 /** Reads the magic and header metadata; returns the codec and the writer schema's text. */
@@ -187,10 +393,10 @@ export async function summarizeCaptureFile(
 ): Promise<CaptureFileSummary> {
   const input = new ByteReader(source[Symbol.asyncIterator](), file);
   try {
-    const { schemaText } = await readHeader(input);
-    decoderFor(schemaText, undefined, file, 4);
+    const { codec, schemaText } = await readHeader(input);
+    const { minRecordBytes } = decoderFor(schemaText, undefined, file, 4);
     const summary = { records: 0, blocks: 0, bytes: 0 };
-    for await (const block of walkBlocks(input, signal)) {
+    for await (const block of walkBlocks(input, signal, { codec, minRecordBytes })) {
       summary.records += block.count;
       summary.blocks += 1;
     }
@@ -209,15 +415,26 @@ async function* readBlocks<R>(
   const input = new ByteReader(source[Symbol.asyncIterator](), file);
   try {
     const { codec, schemaText } = await readHeader(input);
-    const { type, resolver } = decoderFor(schemaText, decoding.readerSchema, file, 4);
-    for await (const { offset: blockOffset, count, data } of walkBlocks(input, signal)) {
+    const { type, resolver, minRecordBytes } = decoderFor(schemaText, decoding.readerSchema, file, 4);
+    for await (const { offset: blockOffset, count, data } of walkBlocks(input, signal, {
+      codec,
+      minRecordBytes,
+    })) {
       let raw = data;
       if (codec === 'deflate') {
         try {
           // Synchronous: a block is small, and the hop to the thread pool cost more than the inflate
-          // (measured: decoding twice as fast).
-          raw = zlib.inflateRawSync(data);
+          // (measured: decoding twice as fast). Capped: a bomb stops at the limit, not at its end.
+          raw = zlib.inflateRawSync(data, { maxOutputLength: MAX_BLOCK_BYTES });
         } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+            throw input.error(
+              'oversized',
+              blockOffset,
+              `deflate block of ${data.length} bytes inflates past the limit of ${MAX_BLOCK_BYTES} bytes per block`,
+              error,
+            );
+          }
           throw input.error(
             'corrupt',
             blockOffset,
@@ -225,29 +442,43 @@ async function* readBlocks<R>(
             error,
           );
         }
-      }
-      const records: R[] = new Array(count);
-      let pos = 0;
-      for (let i = 0; i < count; i++) {
-        let decoded: { value: unknown; offset: number };
-        try {
-          decoded = type.decode(raw, pos, resolver);
-        } catch (error) {
-          throw input.error('corrupt', blockOffset, `record ${i} of the block does not decode`, error);
+        if (count * minRecordBytes > raw.length) {
+          throw input.error(
+            'corrupt',
+            blockOffset,
+            `block header says ${count} records, but it inflates to ${raw.length} bytes, which hold at most ` +
+              `${Math.floor(raw.length / minRecordBytes)} (a record takes at least ${minRecordBytes} bytes)`,
+          );
         }
-        if (decoded.offset < 0)
-          throw input.error('corrupt', blockOffset, `record ${i} of ${count} runs past the block`);
-        records[i] = decoding.convert(decoded.value as Record<string, unknown>);
-        pos = decoded.offset;
       }
-      if (pos !== raw.length) {
-        throw input.error(
-          'corrupt',
-          blockOffset,
-          `${raw.length - pos} bytes left after the block's ${count} records`,
-        );
-      }
-      yield { offset: blockOffset, records };
+      // A block's records come in parts of at most PART_RECORDS: what one yield holds stays bounded
+      // even when a 64 MiB block holds millions of minimal records.
+      let pos = 0;
+      let done = 0;
+      do {
+        signal?.throwIfAborted();
+        const records: R[] = new Array(Math.min(count - done, PART_RECORDS));
+        for (let j = 0; j < records.length; j++, done++) {
+          let decoded: { value: unknown; offset: number };
+          try {
+            decoded = type.decode(raw, pos, resolver);
+          } catch (error) {
+            throw input.error('corrupt', blockOffset, `record ${done} of the block does not decode`, error);
+          }
+          if (decoded.offset < 0)
+            throw input.error('corrupt', blockOffset, `record ${done} of ${count} runs past the block`);
+          records[j] = decoding.convert(decoded.value as Record<string, unknown>);
+          pos = decoded.offset;
+        }
+        if (done === count && pos !== raw.length) {
+          throw input.error(
+            'corrupt',
+            blockOffset,
+            `${raw.length - pos} bytes left after the block's ${count} records`,
+          );
+        }
+        yield { offset: blockOffset, records };
+      } while (done < count);
     }
   } finally {
     await input.close();

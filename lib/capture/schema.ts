@@ -55,6 +55,41 @@ export function captureType(schema: object = CAPTURE_SCHEMA): avro.Type {
   return avro.Type.forSchema(schema as avro.Schema);
 }
 
+/**
+ * The fewest bytes one value of `type` takes in Avro's binary encoding (Avro 1.x spec, "Binary
+ * Encoding"): null nothing; boolean 1; int, long, enum, and the length of string and bytes a varint
+ * of at least 1; float 4, double 8, fixed its size; map and array at least their closing 0 count;
+ * a union its branch index (1) and its smallest branch; a record the sum of its fields. For
+ * Capture's EventData that is 6 bytes: SequenceNumber, Offset, EnqueuedTimeUtc, the two empty
+ * maps and a null Body take one byte each. A record met again inside itself counts 0, so the
+ * result stays a lower bound.
+ */
+export function minEncodedBytes(type: avro.Type, visiting = new Set<avro.Type>()): number {
+  if (type instanceof avro.types.LogicalType) return minEncodedBytes(type.underlyingType, visiting);
+  if (type instanceof avro.types.RecordType) {
+    if (visiting.has(type)) return 0;
+    visiting.add(type);
+    const sum = type.fields.reduce((total, field) => total + minEncodedBytes(field.type, visiting), 0);
+    visiting.delete(type);
+    return sum;
+  }
+  if (type instanceof avro.types.WrappedUnionType || type instanceof avro.types.UnwrappedUnionType) {
+    return 1 + Math.min(...type.types.map((branch) => minEncodedBytes(branch, visiting)));
+  }
+  if (type instanceof avro.types.FixedType) return type.size;
+  switch (type.typeName) {
+    case 'null':
+      return 0;
+    case 'float':
+      return 4;
+    case 'double':
+      return 8;
+    default:
+      // boolean, int, long, enum, string, bytes, map, array: one byte at least.
+      return 1;
+  }
+}
+
 type WrappedValue = { long: number } | { double: number } | { string: string } | { bytes: Buffer } | null;
 
 export function wrapPropertyValue(value: CapturePropertyValue): WrappedValue {

@@ -244,6 +244,7 @@ export async function jobsApiCommand(args: string[], config: AppConfig, signal: 
     job: lakehouseJobDefinition(config.DATABRICKS_JOB_ID),
     runner: new LakehouseJob(lakehouse, jobLocations(config)),
     statePath: path.join(config.LOCAL_DATA_DIR, 'jobs-api.json'),
+    runTimeoutMs: config.LOCAL_RUN_TIMEOUT_MINUTES * 60_000,
     port: integerOption(values.port, 'port', 8090, 0),
   });
   process.stdout.write(`DATABRICKS_HOST=${api.url}\nDATABRICKS_JOB_ID=${config.DATABRICKS_JOB_ID}\n`);

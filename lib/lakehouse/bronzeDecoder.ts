@@ -27,8 +27,12 @@ const MAX_CHUNKS_IN_FLIGHT = 8;
 /**
  * Decodes Capture files into bronze columns, in a worker thread when the compiled worker is there
  * (the build, which `npm install` and `npm test` make), else on this thread with the same code.
+ * One file at a time. A worker that dies (it threw, ran out of memory, or was terminated) fails the
+ * file in flight at once, naming it, and is replaced by a fresh one on the next decode; an aborted
+ * decode terminates its worker rather than wait for it to finish the file.
  */
 export class BronzeDecoder {
+  private readonly script?: string;
   private worker?: Worker;
 
   constructor(options: { worker?: boolean } = {}) {
@@ -37,11 +41,13 @@ export class BronzeDecoder {
     const script = __filename.endsWith('.js')
       ? path.join(__dirname, 'bronzeDecodeWorker.js')
       : path.resolve(__dirname, '..', '..', 'dist', 'lib', 'lakehouse', 'bronzeDecodeWorker.js');
-    if (fs.existsSync(script)) this.worker = new Worker(script);
+    if (!fs.existsSync(script)) return;
+    this.script = script;
+    this.worker = this.spawn();
   }
 
   get inWorker(): boolean {
-    return this.worker !== undefined;
+    return this.script !== undefined;
   }
 
   /** Decodes one file, calling onColumns per block in file order; resolves with its record count. */
@@ -51,7 +57,7 @@ export class BronzeDecoder {
     onColumns: (columns: BronzeColumns) => void,
     signal?: AbortSignal,
   ): Promise<number> {
-    if (!this.worker) {
+    if (!this.script) {
       let records = 0;
       for await (const block of readCaptureBlocksWithoutProperties(source, { file, signal })) {
         onColumns(toBronzeColumns(block.records));
@@ -59,7 +65,24 @@ export class BronzeDecoder {
       }
       return records;
     }
+    signal?.throwIfAborted();
+    this.worker ??= this.spawn();
     return this.decodeInWorker(this.worker, file, source, onColumns, signal);
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(this.script!);
+    // Between files nobody else listens: a worker that dies then is dropped here, not thrown as an
+    // unhandled 'error' event.
+    worker.on('error', () => this.drop(worker));
+    worker.on('exit', () => this.drop(worker));
+    return worker;
+  }
+
+  /** Forgets a worker that died or failed (stopping it if it still runs); the next decode spawns anew. */
+  private drop(worker: Worker): void {
+    if (this.worker === worker) this.worker = undefined;
+    void worker.terminate();
   }
 
   private async decodeInWorker(
@@ -72,12 +95,27 @@ export class BronzeDecoder {
     let inFlight = 0;
     let acked: (() => void) | undefined;
     let failure: Error | undefined;
+    let settled = false;
+    const wake = (): void => {
+      acked?.();
+      acked = undefined;
+    };
     const finished = new Promise<number>((resolve, reject) => {
+      const settle = (records?: number): void => {
+        if (settled) return;
+        settled = true;
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        signal?.removeEventListener('abort', onAbort);
+        if (failure) reject(failure);
+        else resolve(records!);
+        wake();
+      };
       const onMessage = (reply: DecoderReply): void => {
         if (reply.type === 'ack') {
           inFlight--;
-          acked?.();
-          acked = undefined;
+          wake();
           return;
         }
         if (reply.type === 'block') {
@@ -88,51 +126,73 @@ export class BronzeDecoder {
           }
           return;
         }
-        worker.off('message', onMessage);
-        worker.off('error', onError);
         if (reply.type === 'error') {
           failure ??= reply.capture
             ? new CaptureFileError(reply.capture.kind, file, reply.capture.offset, reply.capture.detail)
             : new Error(reply.message);
         }
-        if (failure) reject(failure);
-        else resolve((reply as { records: number }).records);
-        acked?.();
+        settle(reply.type === 'done' ? reply.records : undefined);
       };
       const onError = (error: Error): void => {
-        worker.off('message', onMessage);
-        reject(error);
+        failure ??= new Error(
+          `${file}: the bronze decode worker failed while decoding it: ${error.message}`,
+          {
+            cause: error,
+          },
+        );
+        this.drop(worker);
+        settle();
+      };
+      const onExit = (code: number): void => {
+        failure ??= new Error(
+          `${file}: the bronze decode worker stopped (exit code ${code}) while decoding it; the next file gets a new worker`,
+        );
+        settle();
+      };
+      const onAbort = (): void => {
+        failure ??= (signal!.reason as Error) ?? new Error('aborted');
+        this.drop(worker);
+        settle();
       };
       worker.on('message', onMessage);
       worker.on('error', onError);
+      worker.on('exit', onExit);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
-    // Awaited below; meanwhile its rejection must not count as unhandled.
+    // Returned below, and settled by the worker or its death, whatever the source is doing.
     finished.catch(() => undefined);
 
     worker.postMessage({ type: 'start', file } satisfies DecoderRequest);
-    try {
-      for await (const chunk of source) {
-        signal?.throwIfAborted();
-        if (failure) break;
-        // A copy: a stream's Buffer may share its memory with others, which a transfer would detach.
-        const data = new Uint8Array(chunk).buffer;
-        worker.postMessage({ type: 'chunk', data } satisfies DecoderRequest, [data]);
-        inFlight++;
-        while (inFlight >= MAX_CHUNKS_IN_FLIGHT && !failure)
-          await new Promise<void>((resolve) => (acked = resolve));
+    const pump = async (): Promise<void> => {
+      try {
+        for await (const chunk of source) {
+          signal?.throwIfAborted();
+          if (failure || settled) break;
+          // A copy: a stream's Buffer may share its memory with others, which a transfer would detach.
+          const data = new Uint8Array(chunk).buffer;
+          worker.postMessage({ type: 'chunk', data } satisfies DecoderRequest, [data]);
+          inFlight++;
+          while (inFlight >= MAX_CHUNKS_IN_FLIGHT && !failure && !settled)
+            await new Promise<void>((resolve) => (acked = resolve));
+        }
+      } catch (error) {
+        // The source failed: that is the error, once the worker has finished this file, so the next
+        // file starts clean.
+        failure ??= error as Error;
       }
-    } catch (error) {
-      // Let the worker finish this file before the error leaves, so the next file starts clean.
-      worker.postMessage({ type: 'end' } satisfies DecoderRequest);
-      await finished.catch(() => undefined);
-      throw error;
-    }
-    worker.postMessage({ type: 'end' } satisfies DecoderRequest);
+      if (!settled) worker.postMessage({ type: 'end' } satisfies DecoderRequest);
+    };
+    void pump();
     return finished;
   }
 
+  /**
+   * Stops the worker (shutdown): a decode in flight rejects at once, naming its file. A later decode
+   * would start a new worker.
+   */
   async close(): Promise<void> {
-    await this.worker?.terminate();
+    const worker = this.worker;
     this.worker = undefined;
+    await worker?.terminate();
   }
 }

@@ -11,7 +11,16 @@ export interface LocalJobRunsOptions {
   statePath?: string;
   /** The run's page, as `run_page_url` reports it. */
   runPageUrl: (runId: number) => string;
+  /**
+   * A run still running this long after it started ends TIMEDOUT, as a workspace ends a run past
+   * the job's timeout_seconds (LOCAL_RUN_TIMEOUT_MINUTES; default 60 minutes, the bundle's 3600 s).
+   */
+  runTimeoutMs?: number;
 }
+
+export const DEFAULT_RUN_TIMEOUT_MS = 60 * 60_000;
+/** How long a timed-out run's job may take to stop before the run ends anyway (or the timeout, if shorter). */
+const TIMEOUT_GRACE_MS = 30_000;
 
 export interface RunFilter {
   jobId?: number;
@@ -150,7 +159,7 @@ export class LocalJobRuns {
       }
       const controller = new AbortController();
       this.running.set(run.run_id, controller);
-      const execution = this.execute(run, controller.signal).finally(() => {
+      const execution = this.execute(run, controller).finally(() => {
         this.running.delete(run.run_id);
         this.settled.delete(execution);
         this.save();
@@ -160,7 +169,8 @@ export class LocalJobRuns {
     }
   }
 
-  private async execute(run: Run, signal: AbortSignal): Promise<void> {
+  private async execute(run: Run, controller: AbortController): Promise<void> {
+    const signal = controller.signal;
     const queuedAt = run.start_time!;
     setLifeCycle(run, 'PENDING', 'PENDING');
     run.queue_duration = Date.now() - queuedAt;
@@ -176,11 +186,26 @@ export class LocalJobRuns {
     let result: RunResultState = 'SUCCESS';
     let message = '';
     let failedTask: string | undefined;
-    try {
-      await this.options.runner.run(parameters, { runId: run.run_id, signal });
-    } catch (error) {
+    const timeoutMs = this.options.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
+    const outcome = await settleWithin(
+      this.options.runner.run(parameters, { runId: run.run_id, signal }),
+      timeoutMs,
+      () => {
+        // Past the timeout: stop the job, and give it a little while to stop before the run ends.
+        message = `Run timed out after ${durationText(timeoutMs)} (LOCAL_RUN_TIMEOUT_MINUTES).`;
+        controller.abort(new Error(message));
+        return Math.min(TIMEOUT_GRACE_MS, timeoutMs);
+      },
+    );
+    if (message) {
+      result = 'TIMEDOUT';
+      failedTask = (outcome?.ok === false && taskOf(outcome.error)) || this.options.runner.taskKeys[0];
+      if (!outcome)
+        message += ` The job did not stop within ${durationText(Math.min(TIMEOUT_GRACE_MS, timeoutMs))}.`;
+    } else if (outcome?.ok === false) {
+      const error = outcome.error;
       result = signal.aborted ? 'CANCELED' : 'FAILED';
-      failedTask = error instanceof JobTaskError ? error.taskKey : this.options.runner.taskKeys[0];
+      failedTask = taskOf(error) ?? this.options.runner.taskKeys[0];
       message = signal.aborted
         ? String((signal.reason as Error)?.message ?? 'Run cancelled.')
         : `Task ${failedTask} failed with message: ${errorMessage(error)}`;
@@ -236,6 +261,39 @@ export class LocalJobRuns {
   }
 }
 
+/**
+ * Waits for `work`: its outcome, or, when it outlasts `timeoutMs`, calls `onTimeout` and waits the
+ * grace it returns more; undefined if the work has not settled by then.
+ */
+async function settleWithin(
+  work: Promise<void>,
+  timeoutMs: number,
+  onTimeout: () => number,
+): Promise<{ ok: true } | { ok: false; error: unknown } | undefined> {
+  const settled = work.then(
+    () => ({ ok: true as const }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  const within = (ms: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ms);
+      timer.unref();
+    });
+    return Promise.race([settled, expired]).finally(() => clearTimeout(timer));
+  };
+  return (await within(timeoutMs)) ?? within(onTimeout());
+}
+
+function taskOf(error: unknown): string | undefined {
+  return error instanceof JobTaskError ? error.taskKey : undefined;
+}
+
+function durationText(ms: number): string {
+  if (ms % 60_000 === 0) return ms === 60_000 ? '1 minute' : `${ms / 60_000} minutes`;
+  return `${ms / 1000} seconds`;
+}
+
 function setLifeCycle(target: Run | RunTask, lifeCycle: RunLifeCycleState, status: RunStatusState): void {
   target.state = { ...target.state, life_cycle_state: lifeCycle, queue_reason: undefined };
   target.status = { state: status };
@@ -249,14 +307,21 @@ function finish(
   failedTask?: string,
   lifeCycle: RunLifeCycleState = 'TERMINATED',
 ): void {
-  const code = result === 'SUCCESS' ? 'SUCCESS' : result === 'CANCELED' ? 'CANCELED' : 'RUN_EXECUTION_ERROR';
+  // A run stopped at its timeout is, in the Jobs API's words, "canceled during execution by the
+  // platform" (termination code CANCELED) with result TIMEDOUT.
+  const code =
+    result === 'SUCCESS'
+      ? 'SUCCESS'
+      : result === 'CANCELED' || result === 'TIMEDOUT'
+        ? 'CANCELED'
+        : 'RUN_EXECUTION_ERROR';
   const type =
     result === 'SUCCESS' ? 'SUCCESS' : lifeCycle === 'INTERNAL_ERROR' ? 'INTERNAL_ERROR' : 'CLIENT_ERROR';
   run.state = {
     life_cycle_state: lifeCycle,
     result_state: result,
     state_message: message,
-    user_cancelled_or_timedout: result === 'CANCELED',
+    user_cancelled_or_timedout: result === 'CANCELED' || result === 'TIMEDOUT',
   };
   run.status = { state: 'TERMINATED', termination_details: { code, type, message } };
   run.end_time = now;

@@ -21,6 +21,8 @@ export interface LocalJobsApiOptions {
   statePath?: string;
   host?: string;
   port?: number;
+  /** A run past this ends TIMEDOUT (LOCAL_RUN_TIMEOUT_MINUTES); 60 minutes by default. */
+  runTimeoutMs?: number;
 }
 
 class ApiError extends Error {
@@ -51,6 +53,7 @@ export class LocalJobsApi {
       job: options.job,
       runner: options.runner,
       statePath: options.statePath,
+      runTimeoutMs: options.runTimeoutMs,
       runPageUrl: (runId) => `${this.url}/#job/${options.job.jobId}/run/${runId}`,
     });
   }

@@ -101,6 +101,7 @@ export class LocalPipeline {
         job: lakehouseJobDefinition(config.DATABRICKS_JOB_ID),
         runner: job,
         statePath: path.join(config.LOCAL_DATA_DIR, 'jobs-api.json'),
+        runTimeoutMs: config.LOCAL_RUN_TIMEOUT_MINUTES * 60_000,
       });
       embedded = { api, lakehouse, job };
       jobs = { host: api.url, auth: { token } };
