@@ -249,6 +249,13 @@ export function decideNext(
         notTheBatch(state, active, run.message, now, settings);
         break;
       }
+      if (active.batch.resume?.runId !== undefined && active.runId === active.batch.resume.runId) {
+        // A run an earlier incarnation launched: its batch may have been split since (halves live
+        // in memory until submitted), so the failure may be a file's no longer in this group. Not
+        // counted: the group runs again on its own and its own failures count.
+        retryRun(active, now, settings, 1);
+        break;
+      }
       // The platform answered and ran the batch: whatever it was, it was not a platform failure.
       setHealth(state, now, settings, { ...HEALTHY });
       active.failures += 1;

@@ -383,6 +383,37 @@ describe('pipeline decision: submit, retries and backoff', () => {
     });
   });
 
+  it('does not count the failure of a resumed batch’s old run: it may have been a split-off file’s', () => {
+    // After a restart the ledger still names the old batch and its failed run for files of a half
+    // that was never submitted; the poison that failed that run is in the other half.
+    const settings = { ...SETTINGS, maxAttempts: 1 };
+    let d = decideNext(healthWritten(initialState(T0)), { kind: 'start' }, T0, settings);
+    d = decideNext(
+      d.state,
+      {
+        kind: 'ledgerRead',
+        files: [{ ...file(1), state: 'submitted', batchId: 'B', attempt: 1, depth: 0, runId: 1001 }],
+      },
+      T0,
+      settings,
+    );
+    expect(d.action).toEqual({ kind: 'poll', batchId: 'B', runId: 1001 });
+    const failed = {
+      kind: 'failed',
+      message: 'Task bronze failed: file 2 is corrupt',
+      notTheBatch: false,
+    } as const;
+    d = decideNext(d.state, { kind: 'polled', run: failed }, T0, settings);
+    expect(d.action.kind).not.toBe('deadLetter');
+    d = decideNext(d.state, { kind: 'timer' }, d.state.active!.at, settings);
+    expect(d.action).toMatchObject({ kind: 'submit', attempt: 2 });
+    // Its own run's failure counts: with one attempt allowed, the lone file is dead-lettered.
+    d = decideNext(d.state, { kind: 'submitted', runId: 1002 }, d.state.active!.at, settings);
+    d = decideNext(d.state, { kind: 'timer' }, d.state.active!.at, settings);
+    d = decideNext(d.state, { kind: 'polled', run: failed }, d.state.active!.at, settings);
+    expect(d.action).toMatchObject({ kind: 'deadLetter', runId: 1002 });
+  });
+
   it('continues as new after maxSteps, but never with a record pending', () => {
     const settings = { ...SETTINGS, maxSteps: 2 };
     let d = decideNext(healthWritten(initialState(T0)), { kind: 'timer' }, T0, settings);
