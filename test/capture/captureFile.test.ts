@@ -9,7 +9,7 @@ import {
 } from '../../lib/capture/captureFileReader';
 import { encodeCaptureFile } from '../../lib/capture/captureFileWriter';
 import { CaptureCodec, CapturePropertyValue, CaptureRecord } from '../../lib/capture/schema';
-import { CAPTURE_FIXTURES, expectedCaptureRecords } from '../support/fixtures';
+import { CAPTURE_FIXTURES, OTHER_WRITER_SCHEMA, expectedCaptureRecords } from '../support/fixtures';
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
@@ -199,19 +199,7 @@ describe('Capture file summary (block headers only)', () => {
 describe('Capture files from other writers', () => {
   it('reads a header whose maps are not unions and whose Body is plain bytes', async () => {
     const avro = (await import('avsc')).default;
-    const schema = {
-      type: 'record',
-      name: 'EventData',
-      namespace: 'Microsoft.ServiceBus.Messaging',
-      fields: [
-        { name: 'SequenceNumber', type: 'long' },
-        { name: 'Offset', type: 'string' },
-        { name: 'EnqueuedTimeUtc', type: 'string' },
-        { name: 'SystemProperties', type: { type: 'map', values: 'string' } },
-        { name: 'Properties', type: { type: 'map', values: 'string' } },
-        { name: 'Body', type: 'bytes' },
-      ],
-    };
+    const schema = OTHER_WRITER_SCHEMA;
     const encoder = new avro.streams.BlockEncoder(avro.Type.forSchema(schema as never), { codec: 'deflate' });
     const chunks: Buffer[] = [];
     encoder.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -21,7 +21,7 @@ import { Ledger, LedgerFile } from '../../lib/ledger/ledger';
 import { LocalJobRuns } from '../../lib/local/localJobRuns';
 import { recordCaptureFile } from '../../lib/pipeline/captureRecording';
 import { runOutcome } from '../../lib/pipeline/pipelineActions';
-import { CAPTURE_FIXTURES, expectedCaptureRecords } from '../support/fixtures';
+import { CAPTURE_FIXTURES, OTHER_WRITER_SCHEMA, expectedCaptureRecords } from '../support/fixtures';
 import { eventually } from '../support/pipelineFixtures';
 
 const NULL_FILE = 'ordersns/orders/0/2026/11/24/09/16/48.avro';
@@ -195,15 +195,9 @@ describe('Capture files that lie about their record count', () => {
     expect(minEncodedBytes(captureType())).toBe(6);
     // Other writers' EventData (maps of strings, a plain bytes Body) take 6 too; a float takes 4.
     const other = captureType({
-      type: 'record',
-      name: 'EventData',
+      ...OTHER_WRITER_SCHEMA,
       fields: [
-        { name: 'SequenceNumber', type: 'long' },
-        { name: 'Offset', type: 'string' },
-        { name: 'EnqueuedTimeUtc', type: 'string' },
-        { name: 'SystemProperties', type: { type: 'map', values: 'string' } },
-        { name: 'Properties', type: { type: 'map', values: 'string' } },
-        { name: 'Body', type: 'bytes' },
+        ...OTHER_WRITER_SCHEMA.fields,
         { name: 'Extra', type: ['null', 'float'] },
         { name: 'Fixed', type: { type: 'fixed', name: 'F', size: 3 } },
       ],

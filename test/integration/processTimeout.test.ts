@@ -2,7 +2,7 @@ import { healthStore } from '../../lib/host/pipelinePorts';
 import { TableLedger } from '../../lib/ledger/ledger';
 import { captureStoreForConnection } from '../../lib/storage/captureStore';
 import { useAzurite } from '../support/azurite';
-import { CaptureWriter, cdcChange, pipelineConfig } from '../support/pipelineFixtures';
+import { CaptureWriter, cdcChange, pipelineConfig, pipelineEnv } from '../support/pipelineFixtures';
 import { runCli } from '../support/cli';
 
 jest.setTimeout(120_000);
@@ -18,17 +18,14 @@ describe('orders-pipeline process against a workspace', () => {
     const writer = new CaptureWriter(store);
     const files = [await writer.write([cdcChange(1, 'A')]), await writer.write([cdcChange(2, 'B')], '1')];
     // A workspace whose orchestration is stopped: the files are recorded, and nobody takes them.
-    const result = await cli(['process', 'ordersns/orders/', '--timeout', '2s'], {
-      AzureWebJobsStorage: azurite().connectionString,
-      CaptureStorage: azurite().connectionString,
-      CAPTURE_CONTAINER: config.CAPTURE_CONTAINER,
-      MANIFEST_CONTAINER: config.MANIFEST_CONTAINER,
-      LEDGER_TABLE: config.LEDGER_TABLE,
-      LOCAL_DATA_DIR: config.LOCAL_DATA_DIR,
-      DATABRICKS_HOST: 'https://adb-1.2.azuredatabricks.net',
-      DATABRICKS_TOKEN: 'not-used',
-      DATABRICKS_JOB_ID: '1',
-    });
+    const result = await cli(
+      ['process', 'ordersns/orders/', '--timeout', '2s'],
+      pipelineEnv(azurite().connectionString, config, {
+        DATABRICKS_HOST: 'https://adb-1.2.azuredatabricks.net',
+        DATABRICKS_TOKEN: 'not-used',
+        DATABRICKS_JOB_ID: '1',
+      }),
+    );
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/2 of 2 files not finished after 2 s/);
     const summary = JSON.parse(result.stdout) as { pending: number; unfinished: { path: string }[] };

@@ -23,3 +23,21 @@ export function expectedCaptureRecords(): ExpectedCaptureRecord[] {
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as ExpectedCaptureRecord);
 }
+
+/**
+ * EventData as another Avro writer declares it: maps of plain strings and a plain bytes Body, no
+ * unions. Real Capture files use unions (lib/capture/schema.ts); readers must take both.
+ */
+export const OTHER_WRITER_SCHEMA = {
+  type: 'record',
+  name: 'EventData',
+  namespace: 'Microsoft.ServiceBus.Messaging',
+  fields: [
+    { name: 'SequenceNumber', type: 'long' },
+    { name: 'Offset', type: 'string' },
+    { name: 'EnqueuedTimeUtc', type: 'string' },
+    { name: 'SystemProperties', type: { type: 'map', values: 'string' } },
+    { name: 'Properties', type: { type: 'map', values: 'string' } },
+    { name: 'Body', type: 'bytes' },
+  ] as object[],
+};
