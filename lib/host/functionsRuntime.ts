@@ -1,5 +1,5 @@
 import { AppConfig, ConfigError, loadConfig } from '../config';
-import { backlogSettings, databricksAuth, warehouseSettings } from './settings';
+import { backlogSettings, databricksAuth, statusCost, warehouseSettings } from './settings';
 import type { BacklogReport, OrchestrationWatch } from '../operate/backlog';
 import type { GoldAnswer, GoldCache } from '../operate/goldReport';
 import type { PipelineStatus } from '../operate/status';
@@ -84,19 +84,25 @@ export async function onCaptureBlob(
   return { path, outcome };
 }
 
-/** The backlog timer's run in the Functions host; re-triggered files are signalled like new ones. */
+/**
+ * The backlog timer's run in the Functions host: re-triggered files are signalled like new ones; the
+ * report is logged (the alerts query that line) and stored for the status API.
+ */
 export async function functionsBacklog(
   signal: (file: FileRef) => Promise<void>,
   orchestration: OrchestrationWatch,
+  log: (entry: Record<string, unknown>) => void,
 ): Promise<BacklogReport> {
   const settings = functionsConfig();
   const ports = await functionsPorts();
-  const [{ runBacklog }, { backlogPorts }] = await Promise.all([
-    import('../operate/backlog'),
-    import('./pipelinePorts'),
-  ]);
-  const { captureStoreForConnection } = await import('../storage/captureStore');
-  return runBacklog(
+  const [{ runBacklog }, { backlogPorts, reportStore }, { publishReport }, { captureStoreForConnection }] =
+    await Promise.all([
+      import('../operate/backlog'),
+      import('./pipelinePorts'),
+      import('../operate/reportStore'),
+      import('../storage/captureStore'),
+    ]);
+  const report = await runBacklog(
     backlogPorts(
       settings,
       ports,
@@ -106,6 +112,8 @@ export async function functionsBacklog(
     ),
     backlogSettings(settings),
   );
+  await publishReport(report, log, reportStore(settings));
+  return report;
 }
 
 let sink: Promise<OrderEventSink> | undefined;
@@ -132,10 +140,20 @@ export function functionsSink(): Promise<OrderEventSink> {
   return sink;
 }
 
-/** The status API's answer in Azure: the ledger's last 24 hours and the job's runs (gold: functionsGold). */
-export async function functionsStatus(): Promise<PipelineStatus> {
-  const { collectStatus } = await import('../operate/status');
-  return collectStatus(await functionsPorts(), null);
+/**
+ * The status API's answer in Azure, as complete as the local one: the ledger's last 24 hours, the
+ * job's runs, the timer's stored report and the cost comparison (gold: functionsGold).
+ */
+export async function functionsStatus(now = Date.now()): Promise<PipelineStatus> {
+  const settings = functionsConfig();
+  const [{ collectStatus }, { reportStore }] = await Promise.all([
+    import('../operate/status'),
+    import('./pipelinePorts'),
+  ]);
+  return collectStatus(
+    { ...(await functionsPorts()), reports: reportStore(settings) },
+    { now, cost: statusCost(settings) },
+  );
 }
 
 let goldCache: GoldCache | undefined;

@@ -5,6 +5,7 @@ import { DatabricksAuth, JobsClient } from '../databricks/jobsClient';
 import { TableHealthStore } from '../ledger/healthStore';
 import { Ledger, TableLedger, storageTableClient } from '../ledger/ledger';
 import { BacklogPorts, OrchestrationWatch, WatermarkStore } from '../operate/backlog';
+import { TableReportStore } from '../operate/reportStore';
 import { CaptureTriggerDeps } from '../pipeline/captureRecording';
 import { BlobManifestStore, PipelinePorts } from '../pipeline/pipelineActions';
 import { CaptureStore, containerUrl } from '../storage/captureStore';
@@ -45,13 +46,17 @@ export function jobLocations(config: AppConfig): { capture: string; manifests: s
   };
 }
 
-/** The ledger's state table holds the backlog watermark and the pipeline's health. */
+/** The ledger's state table holds the backlog watermark, its latest report and the pipeline's health. */
 function stateTable(config: AppConfig) {
   return storageTableClient(config.AzureWebJobsStorage, `${config.LEDGER_TABLE}State`);
 }
 
 export function healthStore(config: AppConfig): TableHealthStore {
   return new TableHealthStore(stateTable(config));
+}
+
+export function reportStore(config: AppConfig): TableReportStore {
+  return new TableReportStore(stateTable(config));
 }
 
 /** The timer's ports: the orchestration's ledger and Jobs client, the capture store, the watermark. */

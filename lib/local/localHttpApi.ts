@@ -9,7 +9,7 @@ import { errorMessage } from '../errorMessage';
 export interface LocalHttpApiOptions {
   sink: OrderEventSink;
   maxBodyBytes: number;
-  status: () => Promise<PipelineStatus & { backlogHistory?: { at: string; files: number }[] }>;
+  status: () => Promise<PipelineStatus>;
   gold: () => Promise<GoldAnswer>;
   host?: string;
   port?: number;

@@ -19,26 +19,17 @@ import { PipelineStatus, collectStatus } from '../operate/status';
 import { GoldAnswer, goldAnswer, warehouseGold } from '../operate/goldReport';
 import { LocalDriver } from './localDriver';
 import { PipelinePorts } from '../pipeline/pipelineActions';
-import { backlogPorts, jobLocations, openPipelinePorts } from '../host/pipelinePorts';
+import { backlogPorts, jobLocations, openPipelinePorts, reportStore } from '../host/pipelinePorts';
+import { ReportStore, publishReport } from '../operate/reportStore';
 import {
   backlogSettings,
-  costRates,
   databricksAuth,
   pipelineSettings,
+  statusCost,
   warehouseSettings,
 } from '../host/settings';
 import { PipelineEvent, PipelineState } from '../pipeline/pipelineDecision';
 import { errorMessage } from '../errorMessage';
-
-/** One point of the backlog over time: unfinished files and bytes when a report ran. */
-export interface BacklogPoint {
-  at: string;
-  files: number;
-  bytes: number;
-}
-
-/** The local status answer: the status API's figures and the backlog over time. */
-export type LocalStatus = PipelineStatus & { backlogHistory: BacklogPoint[] };
 
 export interface LocalPipelineOptions {
   config: AppConfig;
@@ -58,9 +49,8 @@ export interface LocalPipelineOptions {
 export class LocalPipeline {
   readonly watcher: CaptureWatcher;
   private backlogTimer?: NodeJS.Timeout;
-  private latestBacklog?: BacklogReport;
   private backlogPortsOnce?: BacklogPorts;
-  private readonly backlogHistory: BacklogPoint[] = [];
+  private readonly reports: ReportStore;
   private backlogRun?: Promise<unknown>;
 
   private constructor(
@@ -72,6 +62,7 @@ export class LocalPipeline {
     watchIntervalMs: number,
     private readonly embedded?: { api: LocalJobsApi; lakehouse: LocalLakehouse; job: LakehouseJob },
   ) {
+    this.reports = reportStore(config);
     this.watcher = new CaptureWatcher(
       captureStore,
       config.CAPTURE_CONTAINER,
@@ -172,35 +163,13 @@ export class LocalPipeline {
       { ensureRunning: async () => this.ensureDriver() },
     );
     const report = await runBacklog(this.backlogPortsOnce, backlogSettings(this.config), now);
-    this.ports.log({ event: 'backlog', ...report });
-    this.latestBacklog = report;
-    this.backlogHistory.push({
-      at: report.at,
-      files: report.unfinished.files,
-      bytes: report.unfinished.bytes,
-    });
-    // A day of reports at one a minute.
-    if (this.backlogHistory.length > 1440) this.backlogHistory.shift();
+    await publishReport(report, this.ports.log, this.reports);
     return report;
   }
 
-  /** The status API's answer: the ledger's last 24 hours, recent runs, the latest backlog. */
-  async status(now = Date.now()): Promise<LocalStatus> {
-    const config = this.config;
-    const status = await collectStatus(this.ports, this.latestBacklog ?? null, {
-      now,
-      cost: {
-        rates: costRates(config),
-        workload: {
-          partitions: config.EVENTHUB_PARTITIONS,
-          captureWindowSeconds: config.CAPTURE_WINDOW_SECONDS,
-          captureSizeBytes: config.CAPTURE_SIZE_LIMIT_BYTES,
-          batchWaitSeconds: config.BATCH_WAIT_SECONDS,
-          bytesPerEvent: 350,
-        },
-      },
-    });
-    return { ...status, backlogHistory: [...this.backlogHistory] };
+  /** The status API's answer, as in Azure: the ledger's last 24 hours, recent runs, the stored report. */
+  async status(now = Date.now()): Promise<PipelineStatus> {
+    return collectStatus({ ...this.ports, reports: this.reports }, { now, cost: statusCost(this.config) });
   }
 
   /** The gold API's answer: the embedded DuckDB lakehouse, else the workspace's SQL warehouse if set. */

@@ -2,6 +2,7 @@ import { Run } from '../databricks/jobsApi';
 import { JobsClient } from '../databricks/jobsClient';
 import { FileState, Ledger, LedgerFile, hourOf } from '../ledger/ledger';
 import { BacklogReport } from './backlog';
+import { BacklogPoint, ReportStore, reportView } from './reportStore';
 import type { HealthStore, StoredHealth } from '../ledger/healthStore';
 import { errorMessage } from '../errorMessage';
 import {
@@ -47,7 +48,12 @@ export interface PipelineStatus {
     }[];
     perHour: { hour: string; runs: number; runSeconds: number }[];
   };
+  /** The backlog timer's latest report, its age, and the day's unfinished files before it. */
   backlog: BacklogReport | null;
+  backlogAgeSeconds: number | null;
+  backlogHistory: BacklogPoint[];
+  /** Why the stored report could not be read; the backlog fields are then empty. */
+  backlogError?: string;
   /** The orchestration's health (pause, platform failures), as it last wrote it. */
   pipeline: StoredHealth | null;
   /** Why the job's runs could not be listed (a refused token, say); the runs are then empty. */
@@ -70,7 +76,7 @@ const EMPTY_COUNTS: Record<FileState, number> = {
 export function pipelineStatus(
   rows: LedgerFile[],
   runs: Run[],
-  backlog: BacklogReport | null,
+  backlog: Pick<PipelineStatus, 'backlog' | 'backlogAgeSeconds' | 'backlogHistory'>,
   now: number,
   windowHours: number,
   pipeline: StoredHealth | null = null,
@@ -109,7 +115,7 @@ export function pipelineStatus(
       })),
       perHour: [...perHour].map(([hour, figures]) => ({ hour, ...figures })),
     },
-    backlog,
+    ...backlog,
     pipeline,
   };
 }
@@ -124,10 +130,9 @@ function stageLatency(rows: LedgerFile[], from: StageLatency['from'], to: StageL
   return { from, to, files: seconds.length, p50Seconds: pick(0.5), p95Seconds: pick(0.95) };
 }
 
-/** Reads the last `windowHours` of the ledger and the job's recent runs. */
+/** Reads the last `windowHours` of the ledger, the job's recent runs and the timer's latest report. */
 export async function collectStatus(
-  ports: { ledger: Ledger; jobs: JobsClient; jobId: number; health: HealthStore },
-  backlog: BacklogReport | null,
+  ports: { ledger: Ledger; jobs: JobsClient; jobId: number; health: HealthStore; reports: ReportStore },
   options: {
     windowHours?: number;
     now?: number;
@@ -152,9 +157,17 @@ export async function collectStatus(
     // The status must still answer when the Jobs API does not: that is when an operator looks.
     runsError = errorMessage(error);
   }
+  let backlog = reportView(null, now);
+  let backlogError: string | undefined;
+  try {
+    backlog = reportView(await ports.reports.read(), now);
+  } catch (error) {
+    backlogError = errorMessage(error);
+  }
   const status = {
     ...pipelineStatus(rows, runs, backlog, now, windowHours, await ports.health.read()),
     ...(runsError !== undefined ? { runsError } : {}),
+    ...(backlogError !== undefined ? { backlogError } : {}),
   };
   if (!options.cost) return status;
   const runModel = fitRunDuration(runSamplesOf(rows), DEFAULT_RUN_DURATION);

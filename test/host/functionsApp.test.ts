@@ -6,7 +6,11 @@ import { CaptureWriter, cdcChange } from '../support/pipelineFixtures';
 import { captureBytes } from '../lakehouse/lakehouseFixtures';
 import { captureStoreForConnection } from '../../lib/storage/captureStore';
 import { REPO_ROOT } from '../support/paths';
-import { FakeFunctionsCore, FunctionMetadata } from '../support/durableHistory';
+import { FakeFunctionsCore, FunctionCallback, FunctionMetadata } from '../support/durableHistory';
+import { FakeDurableExtension } from '../support/durableExtension';
+import { HttpRequest, InvocationContext } from '@azure/functions';
+import { LocalJobsApi } from '../../lib/local/localJobsApi';
+import type { PipelineStatus } from '../../lib/operate/status';
 
 // The worker's core API, which @azure/functions hands each registration to (see durableHistory.ts).
 jest.mock(
@@ -68,6 +72,84 @@ describe('Functions app', () => {
     await expect(
       onCaptureBlob(content, { ...metadata, blobTrigger: `elsewhere/${blobPath}` }, signal),
     ).rejects.toThrow(/is not in the capture container fncapture/);
+  });
+
+  it('the backlog timer stores its report and the status function returns it with its age, history and cost', async () => {
+    const extension = await FakeDurableExtension.start();
+    const jobs = await LocalJobsApi.start({
+      token: 'workspace-token',
+      job: {
+        jobId: 7,
+        name: 'orders-lakehouse',
+        parameters: { batch_id: '', manifest_path: '' },
+        maxConcurrentRuns: 1,
+      },
+      runner: { taskKeys: ['bronze'], run: async () => undefined },
+    });
+    try {
+      useSettings({
+        DATABRICKS_HOST: jobs.url,
+        DATABRICKS_TOKEN: 'workspace-token',
+        DATABRICKS_JOB_ID: '7',
+        BATCH_WAIT_SECONDS: '300',
+      });
+      for (const name of ['backlogTimer', 'status'])
+        await import(path.join(REPO_ROOT, 'functions', `${name}.ts`));
+      const { registrations } = jest.requireMock<FakeFunctionsCore>('@azure/functions-core');
+      const { onCaptureBlob } = await import('../../lib/host/functionsRuntime');
+      const store = captureStoreForConnection({ connectionString: azurite().connectionString }, 'fncapture');
+      const blobPath = await new CaptureWriter(store).write([cdcChange(1, 'A')]);
+      await onCaptureBlob(
+        await captureBytes([cdcChange(1, 'A')]),
+        {
+          blobTrigger: `fncapture/${blobPath}`,
+          uri: store.fileUrl(blobPath),
+          properties: { createdOn: new Date().toISOString() },
+        },
+        async () => undefined,
+      );
+
+      const logged: string[] = [];
+      const invoke = async (name: string, trigger: unknown) => {
+        const { metadata, callback } = registrations.get(name)!;
+        const context = invocationContext(name, metadata, extension.clientInput(), (line) =>
+          logged.push(line),
+        );
+        return (callback as FunctionCallback)(trigger, context) as Promise<{
+          jsonBody?: PipelineStatus;
+        } | void>;
+      };
+      const status = async () =>
+        (await invoke('status', new HttpRequest({ method: 'GET', url: 'http://localhost/api/status' })))!
+          .jsonBody!;
+
+      expect((await status()).backlog).toBeNull();
+      await invoke('backlogTimer', { isPastDue: false });
+      // The watchdog went through durable-functions' own client: no orchestration, so it started one.
+      expect(extension.calls).toEqual([
+        'GET instances/orders-lakehouse-pipeline',
+        'POST orchestrators/pipelineOrchestrator/orders-lakehouse-pipeline',
+      ]);
+      expect(logged.map((line) => JSON.parse(line).event)).toEqual(['backlog']);
+
+      const first = await status();
+      expect(first.backlog).toMatchObject({
+        unfinished: { files: 1 },
+        runs: { active: 0, queued: 0 },
+        watchdog: { status: 'missing', started: true },
+      });
+      expect(first.backlogAgeSeconds).toBeGreaterThanOrEqual(0);
+      expect(first.backlogAgeSeconds).toBeLessThan(60);
+      expect(first.backlogHistory).toEqual([{ at: first.backlog!.at, files: 1, bytes: expect.any(Number) }]);
+      expect(first.cost?.workload).toMatchObject({ partitions: 4, batchWaitSeconds: 300 });
+
+      await invoke('backlogTimer', { isPastDue: false });
+      const second = await status();
+      expect(second.backlog!.watchdog).toEqual({ status: 'Running', started: false });
+      expect(second.backlogHistory.map((p) => p.files)).toEqual([1, 1]);
+    } finally {
+      await Promise.all([extension.close(), jobs.close()]);
+    }
   });
 
   it('refuses DATABRICKS_HOST=embedded, naming the setting', async () => {
@@ -148,6 +230,26 @@ describe('Functions app', () => {
     expect([...registrations.values()].map((r) => r.metadata.retryOptions)).toEqual(Array(8).fill(undefined));
   });
 });
+
+/** The context the worker builds for an invocation (InvocationModel.getArguments), its durable client set. */
+function invocationContext(
+  name: string,
+  { bindings }: FunctionMetadata,
+  durableClient: unknown,
+  log: (line: string) => void,
+): InvocationContext {
+  const [trigger, ...others] = Object.entries(bindings).map(([key, b]) => ({ ...b, name: key }));
+  const extraInputs = others.filter((b) => b.direction === 'in');
+  const context = new InvocationContext({
+    invocationId: `test-${name}`,
+    functionName: name,
+    options: { trigger, extraInputs, extraOutputs: [] },
+    logHandler: (_level, ...args) => log(args.map(String).join(' ')),
+  });
+  for (const input of extraInputs)
+    if (input.type === 'durableClient') context.extraInputs.set(input.name, durableClient);
+  return context;
+}
 
 /** A registration's trigger (first, as toCoreFunctionMetadata puts it) and its other bindings' types. */
 function bindingsOf({ bindings }: FunctionMetadata) {

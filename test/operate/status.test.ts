@@ -1,6 +1,7 @@
 import { Run } from '../../lib/databricks/jobsApi';
 import { LedgerFile } from '../../lib/ledger/ledger';
 import { pipelineStatus } from '../../lib/operate/status';
+import { reportView } from '../../lib/operate/reportStore';
 
 const T = Date.UTC(2026, 10, 26, 12);
 const iso = (ms: number) => new Date(T + ms).toISOString();
@@ -46,7 +47,7 @@ describe('status figures', () => {
         end_time: T - 89 * 60_000,
       },
     ];
-    const status = pipelineStatus(rows, runs, null, T, 3);
+    const status = pipelineStatus(rows, runs, reportView(null, T), T, 3);
     expect(status.files).toMatchObject({ succeeded: 20, pending: 1, deadLettered: 1, batched: 0 });
     expect(status.records).toBe(220);
     const latency = Object.fromEntries(status.latency.map((l) => [`${l.from}>${l.to}`, l]));
