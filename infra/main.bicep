@@ -1,12 +1,14 @@
 // Azure side of orders-pipeline: Event Hubs with Capture to ADLS Gen2, the Functions app (Flex
 // Consumption, managed identity), Event Grid BlobCreated → the capture trigger, Application Insights,
-// the Databricks Access Connector, and least-privilege role assignments. Deploy with
-//   az deployment group create -g RG -f infra/main.bicep -p infra/main.bicepparam -p databricksHost=… databricksJobId=…
-// then publish the app and run it again with createEventGridSubscription=true (README, "Deploy to Azure").
+// the Databricks Access Connector, and least-privilege role assignments. Deploy with `azd up` (its hooks
+// read the outputs below as environment variables) or with
+//   az deployment group create -g RG -f infra/main.bicep -p infra/main.bicepparam
+// (main.bicepparam reads DATABRICKS_HOST, DATABRICKS_JOB_ID, … from the environment), then publish
+// the app and deploy again with CREATE_EVENT_GRID_SUBSCRIPTION=true (README, "Deploy to Azure").
 
-@description('Lowercase letters and digits; resource names are this plus a suffix unique to the resource group.')
-@minLength(3)
-@maxLength(11)
+@description('Any name, e.g. the azd environment name: resource names take its letters and digits, lowercased, at most 11 (an "o" first if it does not start with a letter), plus a suffix unique to the resource group.')
+@minLength(1)
+@maxLength(64)
 param namePrefix string = 'orders'
 param location string = resourceGroup().location
 
@@ -46,7 +48,7 @@ param databricksSchema string = 'orders'
 @description('A batch closes this long after its first file (cost against freshness: see `orders-pipeline cost`).')
 param batchWaitSeconds int = 300
 
-@description('Key Vault (in this resource group) with a Databricks PAT, only as a fallback; empty = Entra ID.')
+@description('Key Vault (in this resource group) with a Databricks PAT, only as a fallback; empty = Entra ID. The vault must use Azure RBAC (enableRbacAuthorization: true): the app gets Key Vault Secrets User, which an access-policy vault ignores. Bicep cannot check an existing vault; the deploy hook does (az keyvault show).')
 param keyVaultName string = ''
 param databricksPatSecretName string = 'databricks-pat'
 
@@ -59,17 +61,36 @@ param alertEmail string = ''
 @allowed([1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60])
 param backlogIntervalMinutes int = 5
 
+@description('Continuous mode straight from Event Hubs: a consumer group for the Lakeflow pipeline and Azure Event Hubs Data Receiver on the hub for the Access Connector (Kafka endpoint, Standard tier or higher).')
+param continuousFromEventHubs bool = false
+@description('The consumer group the continuous pipeline reads with (created only with continuousFromEventHubs).')
+@minLength(1)
+@maxLength(50)
+param continuousConsumerGroup string = 'lakeflow'
+
 param functionMaximumInstances int = 40
 @allowed([512, 2048, 4096])
 param functionInstanceMemoryMB int = 2048
 param tags object = { app: 'orders-pipeline' }
 
 var suffix = uniqueString(resourceGroup().id)
-var captureAccountName = take('${namePrefix}cap${suffix}', 24)
-var hostAccountName = take('${namePrefix}fn${suffix}', 24)
-var eventHubNamespaceName = '${namePrefix}-ehns-${suffix}'
+// Storage account names are 3-24 lowercase letters and digits; Event Hubs namespaces start with a
+// letter. azd environment names may hold capitals, '-', '_', '.', '(' and ')': keep letters and
+// digits only, lowercased ('orders' stays 'orders', so existing deployments keep their names).
+// https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
+var nameLetters = 'abcdefghijklmnopqrstuvwxyz'
+var nameChars = '${nameLetters}0123456789'
+var cleanPrefix = reduce(
+  range(0, length(namePrefix)),
+  '',
+  (kept, i) => contains(nameChars, toLower(substring(namePrefix, i, 1))) ? '${kept}${toLower(substring(namePrefix, i, 1))}' : kept
+)
+var prefix = take(!empty(cleanPrefix) && contains(nameLetters, take(cleanPrefix, 1)) ? cleanPrefix : 'o${cleanPrefix}', 11)
+var captureAccountName = take('${prefix}cap${suffix}', 24)
+var hostAccountName = take('${prefix}fn${suffix}', 24)
+var eventHubNamespaceName = '${prefix}-ehns-${suffix}'
 var eventHubName = 'orders'
-var functionAppName = '${namePrefix}-fn-${suffix}'
+var functionAppName = '${prefix}-fn-${suffix}'
 var deploymentContainerName = 'app-package'
 // functions/captureTrigger.ts registers the blob trigger under this name.
 var captureFunctionName = 'captureTrigger'
@@ -107,14 +128,17 @@ module eventHubs 'modules/eventHubs.bicep' = {
 
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
-  params: { location: location, name: '${namePrefix}-${suffix}', tags: tags }
+  params: { location: location, name: '${prefix}-${suffix}', tags: tags }
 }
 
 // Every setting lib/config.ts reads that the infrastructure decides; the rest keep the app's defaults.
 var appSettings = union(
   {
     APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+    // An identity-based blob trigger connection needs the queue service too (poison blobs):
+    // https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob-trigger#identity-based-connections
     CaptureStorage__blobServiceUri: storage.outputs.captureBlobEndpoint
+    CaptureStorage__queueServiceUri: storage.outputs.captureQueueEndpoint
     CAPTURE_CONTAINER: captureContainerName
     MANIFEST_CONTAINER: manifestContainerName
     EVENTHUB_NAMESPACE: eventHubs.outputs.namespaceName
@@ -172,11 +196,12 @@ module eventGrid 'modules/eventGrid.bicep' = {
   name: 'eventGrid'
   params: {
     location: location
-    name: '${namePrefix}-capture-events-${suffix}'
+    name: '${prefix}-capture-events-${suffix}'
     captureAccountName: storage.outputs.captureAccountName
     captureContainerName: captureContainerName
     deadLetterContainerName: deadLetterContainerName
     functionAppName: functionApp.outputs.name
+    functionAppHostName: functionApp.outputs.defaultHostName
     captureFunctionName: captureFunctionName
     createSubscription: createEventGridSubscription
     tags: tags
@@ -187,7 +212,7 @@ module alerts 'modules/alerts.bicep' = {
   name: 'alerts'
   params: {
     location: location
-    name: '${namePrefix}-${suffix}'
+    name: '${prefix}-${suffix}'
     insightsId: monitoring.outputs.insightsId
     alertEmail: alertEmail
     backlogIntervalMinutes: backlogIntervalMinutes
@@ -199,18 +224,39 @@ module databricksAccess 'modules/databricksAccess.bicep' = {
   name: 'databricksAccess'
   params: {
     location: location
-    name: '${namePrefix}-dbx-access-${suffix}'
+    name: '${prefix}-dbx-access-${suffix}'
     captureAccountName: storage.outputs.captureAccountName
     containerNames: [captureContainerName, manifestContainerName]
     tags: tags
   }
 }
 
+module continuousSource 'modules/continuousSource.bicep' = if (continuousFromEventHubs) {
+  name: 'continuousSource'
+  params: {
+    namespaceName: eventHubs.outputs.namespaceName
+    eventHubName: eventHubName
+    consumerGroupName: continuousConsumerGroup
+    principalId: databricksAccess.outputs.principalId
+    connectorId: databricksAccess.outputs.id
+  }
+}
+
+// azd sets each output as an environment variable under the output's own name (functionAppName),
+// matching names without regard to case (azure-dev, pkg/infra/provisioning/bicep/bicep_provider.go,
+// createOutputParameters): the hooks read these, so keep the names stable and distinct ignoring case.
+output resourceGroupName string = resourceGroup().name
 output functionAppName string = functionApp.outputs.name
+output functionAppHostName string = functionApp.outputs.defaultHostName
 output functionAppUrl string = 'https://${functionApp.outputs.defaultHostName}'
 output functionAppPrincipalId string = functionApp.outputs.principalId
+output eventGridSystemTopicName string = eventGrid.outputs.topicName
 output eventHubNamespace string = eventHubs.outputs.namespaceName
 output eventHubName string = eventHubName
+@description('host:9093 of the hub\'s Kafka endpoint, for continuous mode straight from Event Hubs.')
+output eventHubsKafkaBootstrap string = eventHubs.outputs.kafkaBootstrap
+@description('The consumer group continuous mode reads with; empty unless continuousFromEventHubs.')
+output continuousConsumerGroup string = continuousFromEventHubs ? continuousConsumerGroup : ''
 output captureAccountName string = storage.outputs.captureAccountName
 @description('abfss:// URL of the capture container, for the Unity Catalog external location and the continuous pipeline.')
 output captureUrl string = 'abfss://${captureContainerName}@${captureAccountName}.dfs.${environment().suffixes.storage}/'
@@ -220,3 +266,4 @@ output databricksHost string = databricksHost
 output databricksSqlHttpPath string = databricksSqlHttpPath
 output databricksCatalog string = databricksCatalog
 output databricksSchema string = databricksSchema
+output keyVaultName string = keyVaultName

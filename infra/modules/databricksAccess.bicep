@@ -37,3 +37,4 @@ resource readers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
 ]
 
 output id string = connector.id
+output principalId string = connector.identity.principalId

@@ -9,7 +9,10 @@ param name string
 param captureAccountName string
 param captureContainerName string
 param deadLetterContainerName string
+@description('The app whose blobs_extension key the webhook URL carries.')
 param functionAppName string
+@description('The app\'s defaultHostName: never built from its name, since an app may get a unique default host name (with a hash and its region) and sovereign clouds use other domains.')
+param functionAppHostName string
 @description('The blob-triggered function (functions/captureTrigger.ts registers it under this name).')
 param captureFunctionName string
 param createSubscription bool
@@ -61,7 +64,10 @@ resource subscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-
     destination: {
       endpointType: 'WebHook'
       properties: {
-        endpointUrl: 'https://${functionAppName}.azurewebsites.net/runtime/webhooks/blobs?functionName=Host.Functions.${captureFunctionName}&code=${hostKeys.listKeys().systemKeys.blobs_extension}'
+        // The host is the app's defaultHostName: since June 2024 a new app may get
+        // <app>-<hash>.<region>… instead of <app>.… (App Service docs' regionalization note,
+        // https://github.com/MicrosoftDocs/azure-docs/blob/main/articles/app-service/includes/regionalization-note.md).
+        endpointUrl: 'https://${functionAppHostName}/runtime/webhooks/blobs?functionName=Host.Functions.${captureFunctionName}&code=${hostKeys.listKeys().systemKeys.blobs_extension}'
         maxEventsPerBatch: 1
         preferredBatchSizeInKilobytes: 64
       }
@@ -96,3 +102,5 @@ resource subscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-
     }
   }
 }
+
+output topicName string = topic.name

@@ -83,3 +83,7 @@ resource hub 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = {
 
 output namespaceName string = namespace.name
 output eventHubId string = hub.id
+// The Kafka endpoint (continuous mode straight from the hub): the namespace's own host, port 9093,
+// so other clouds' domains come from the namespace, not from a literal. Kafka needs Standard or
+// higher (https://learn.microsoft.com/azure/event-hubs/azure-event-hubs-kafka-overview).
+output kafkaBootstrap string = '${split(split(namespace.properties.serviceBusEndpoint, '/')[2], ':')[0]}:9093'

@@ -1,4 +1,6 @@
-// Azure built-in role definition ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
+// Azure built-in role definition ids, from the table of names and ids in
+// https://learn.microsoft.com/azure/role-based-access-control/built-in-roles (Storage Queue Data
+// Contributor and Azure Event Hubs Data Receiver included).
 
 @export()
 var roles = {
@@ -8,6 +10,7 @@ var roles = {
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975'
+  eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
 }
 

@@ -102,6 +102,7 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 output captureAccountId string = capture.id
 output captureAccountName string = capture.name
 output captureBlobEndpoint string = capture.properties.primaryEndpoints.blob
+output captureQueueEndpoint string = capture.properties.primaryEndpoints.queue
 output captureDfsEndpoint string = capture.properties.primaryEndpoints.dfs
 output hostAccountId string = host.id
 output hostAccountName string = host.name

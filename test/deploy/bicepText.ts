@@ -33,6 +33,52 @@ export class BicepFile {
     });
   }
 
+  /**
+   * `resource sym 'type@api' [existing] = …` and `module sym 'path' = …`: each declaration with the
+   * text of its body (its first object, also under `if (…)` or `[for …: {`).
+   */
+  declarations(): {
+    kind: 'resource' | 'module';
+    symbol: string;
+    type: string;
+    existing: boolean;
+    body: string;
+  }[] {
+    return [...this.code.matchAll(/^(resource|module) (\w+) '/gm)].map((m) => {
+      const head = /^(?:resource|module) \w+ '([^']+)'( existing)? =/.exec(this.text.slice(m.index))!;
+      const { start, end } = this.blockAt(this.code.indexOf('{', m.index + head[0].length));
+      return {
+        kind: m[1] as 'resource' | 'module',
+        symbol: m[2],
+        type: head[1],
+        existing: head[2] !== undefined,
+        body: this.text.slice(start, end + 1),
+      };
+    });
+  }
+
+  /** One declaration by symbol; throws if there is none. */
+  declaration(symbol: string): ReturnType<BicepFile['declarations']>[number] {
+    const found = this.declarations().find((d) => d.symbol === symbol);
+    if (!found) throw new Error(`${this.file}: no resource or module ${symbol}`);
+    return found;
+  }
+
+  /** `output name type = value` (one line each, as this repository writes them). */
+  outputs(): Map<string, { type: string; value: string }> {
+    const out = new Map<string, { type: string; value: string }>();
+    for (const m of this.text.matchAll(/^output (\w+) (\w+) = (.+)$/gm))
+      out.set(m[1], { type: m[2], value: m[3].trim() });
+    return out;
+  }
+
+  /** The argument of `@name(…)` among the decorators right above `param param`. */
+  paramDecorator(param: string, name: string): string | undefined {
+    const m = new RegExp(`((?:^@.*\\n)*)^param ${param} `, 'm').exec(this.text);
+    if (!m) return undefined;
+    return new RegExp(`^@${name}\\((.*)\\)$`, 'm').exec(m[1])?.[1];
+  }
+
   /** `import { a, b } from 'file'`: each import's names and file. */
   imports(): { names: string[]; file: string }[] {
     return [...this.text.matchAll(/^import \{([^}]+)\} from '([^']+)'/gm)].map((m) => ({
@@ -95,7 +141,10 @@ export class BicepFile {
   }
 }
 
-/** Comments and string contents replaced by spaces; `${…}` inside strings is kept as code. */
+/**
+ * Comments and string contents replaced by spaces, offsets kept; the code of a `${…}` inside a string
+ * is kept as code (its own strings blanked in turn), its `${` and `}` blanked.
+ */
 function blankCommentsAndStrings(text: string): string {
   let out = '';
   let i = 0;
@@ -110,35 +159,47 @@ function blankCommentsAndStrings(text: string): string {
       out += text.slice(i, stop).replace(/[^\n]/g, ' ');
       i = stop;
     } else if (text[i] === "'") {
-      out += "'";
-      i++;
-      while (i < text.length && text[i] !== "'") {
-        if (text[i] === '\\') {
-          out += '  ';
-          i += 2;
-        } else if (text.startsWith('${', i)) {
-          let depth = 0;
-          const start = i;
-          do {
-            if (text[i] === '{') depth++;
-            else if (text[i] === '}') depth--;
-            i++;
-          } while (depth > 0 && i < text.length);
-          out +=
-            ' ' +
-            text.slice(start + 1, i - 1).replace(/'[^']*'/g, (s) => `'${' '.repeat(s.length - 2)}'`) +
-            ' ';
-        } else {
-          out += text[i] === '\n' ? '\n' : ' ';
-          i++;
-        }
-      }
-      out += "'";
-      i++;
+      const string = blankString(text, i);
+      out += string.out;
+      i = string.end;
     } else {
       out += text[i];
       i++;
     }
   }
   return out;
+}
+
+/** The string literal opening at `start`, blanked (interpolations kept as code); and where it ends. */
+function blankString(text: string, start: number): { out: string; end: number } {
+  let out = "'";
+  let i = start + 1;
+  while (i < text.length && text[i] !== "'") {
+    if (text[i] === '\\') {
+      out += '  ';
+      i += 2;
+    } else if (text.startsWith('${', i)) {
+      out += '  ';
+      i += 2;
+      let depth = 0;
+      while (i < text.length && !(text[i] === '}' && depth === 0)) {
+        if (text[i] === "'") {
+          const inner = blankString(text, i);
+          out += inner.out;
+          i = inner.end;
+          continue;
+        }
+        if (text[i] === '{') depth++;
+        else if (text[i] === '}') depth--;
+        out += text[i];
+        i++;
+      }
+      out += ' ';
+      i++;
+    } else {
+      out += text[i] === '\n' ? '\n' : ' ';
+      i++;
+    }
+  }
+  return { out: out + "'", end: i + 1 };
 }

@@ -3,16 +3,24 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { DQ_RULES } from '../../lib/cdc/event';
 import { SETTINGS } from '../../lib/config';
 import { hostPackageJson, packageFiles, writeZip } from '../../lib/deploy/appPackage';
 import { DeploymentOutputError, powerBiConnection } from '../../lib/deploy/powerBiConnection';
 import { lakehouseJobDefinition } from '../../lib/lakehouse/lakehouseJob';
-import { LocalLakehouse } from '../../lib/lakehouse/localLakehouse';
-import { projectRoot, readSqlFile, splitSqlStatements } from '../../lib/lakehouse/sqlText';
-import { SparkSQL } from 'dt-sql-parser';
+import { projectRoot } from '../../lib/lakehouse/sqlText';
 import { BicepFile } from './bicepText';
-import { CaptureFolder, change, line } from '../lakehouse/lakehouseFixtures';
+import type { FakeFunctionsCore } from '../support/durableHistory';
+
+// The worker's core API, which @azure/functions hands each registration to: the blob triggers'
+// connections are read from what the functions register, not from their source text.
+jest.mock(
+  '@azure/functions-core',
+  () =>
+    jest
+      .requireActual<typeof import('../support/durableHistory')>('../support/durableHistory')
+      .fakeFunctionsCore(),
+  { virtual: true },
+);
 
 const ROOT = projectRoot();
 const INFRA = path.join(ROOT, 'infra');
@@ -22,13 +30,62 @@ const modules = fs
   .map((f) => new BicepFile(path.join(INFRA, 'modules', f)));
 const bicepFiles = [main, ...modules];
 const functionApp = modules.find((m) => m.file.endsWith('functionApp.bicep'))!;
+const moduleFile = (name: string) => modules.find((m) => path.basename(m.file) === name)!;
 
 /** What the Functions host itself reads (not lib/config.ts): monitoring and identity-based host storage. */
 const HOST_READS = [
   'APPLICATIONINSIGHTS_CONNECTION_STRING',
   'AzureWebJobsStorage__queueServiceUri',
   'AzureWebJobsStorage__tableServiceUri',
+  // The blob extension's poison-blob queue for the capture trigger's identity-based connection.
+  'CaptureStorage__queueServiceUri',
 ];
+
+/** The outputs the azd hooks read (azd sets each as a variable of the same name): renaming one breaks `azd up`. */
+const AZD_OUTPUTS = [
+  'functionAppName',
+  'functionAppUrl',
+  'functionAppHostName',
+  'functionAppPrincipalId',
+  'resourceGroupName',
+  'eventGridSystemTopicName',
+  'accessConnectorId',
+  'captureUrl',
+  'manifestUrl',
+  'eventHubNamespace',
+  'eventHubName',
+  'eventHubsKafkaBootstrap',
+  'continuousConsumerGroup',
+  'databricksHost',
+  'databricksSqlHttpPath',
+  'databricksCatalog',
+  'databricksSchema',
+  'keyVaultName',
+];
+
+/**
+ * The connection of every blob trigger functions/ registers, as @azure/functions hands it to the
+ * host (the functions are imported with the sample settings; nothing runs).
+ */
+async function blobTriggerConnections(): Promise<{ name: string; connection: string }[]> {
+  const saved = { ...process.env };
+  const sample = JSON.parse(fs.readFileSync(path.join(ROOT, 'local.settings.sample.json'), 'utf8'))
+    .Values as Record<string, string>;
+  process.env = { ...saved, ...sample };
+  try {
+    const dir = path.join(ROOT, 'functions');
+    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.ts')))
+      await import(path.join(dir, file));
+  } finally {
+    process.env = saved;
+  }
+  const { registrations } = jest.requireMock<FakeFunctionsCore>('@azure/functions-core');
+  return [...registrations.values()].flatMap(({ metadata }) =>
+    Object.values(metadata.bindings)
+      .filter((b) => b.type === 'blobTrigger' && b.direction === 'in')
+      .map((b) => ({ name: metadata.name, connection: String(b.connection) })),
+  );
+}
 
 /** The app settings the Bicep sets: main's settings object, the conditional PAT, and the host storage. */
 function bicepAppSettings(): string[] {
@@ -152,6 +209,232 @@ describe('Bicep (static checks: the compiler cannot run here)', () => {
     expect(eventGrid.text).toMatch(/retryPolicy/);
   });
 
+  // Azure Blob storage trigger, identity-based connections: blobServiceUri and queueServiceUri (the
+  // poison-blob queue), with a queue data role for the identity on that account.
+  // https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob-trigger#identity-based-connections
+  it("gives every blob trigger's connection blob and queue endpoints of one account, and a queue data role there", async () => {
+    const connections = await blobTriggerConnections();
+    expect(connections.map((c) => c.name)).toEqual(functionNames('storageBlob'));
+    const storage = moduleFile('storage.bicep');
+    const access = moduleFile('functionAccess.bicep');
+    const outputs = storage.outputs();
+    /** The storage.bicep resource whose `service` endpoint main.bicep sets as `setting`. */
+    const accountBehind = (setting: string, service: string) => {
+      const output = new RegExp(`^\\s+${setting}: storage\\.outputs\\.(\\w+)$`, 'm').exec(main.text)?.[1];
+      const value = outputs.get(output ?? '')?.value ?? '';
+      return new RegExp(`^(\\w+)\\.properties\\.primaryEndpoints\\.${service}$`).exec(value)?.[1];
+    };
+    for (const { connection } of connections) {
+      const blob = accountBehind(`${connection}__blobServiceUri`, 'blob');
+      const queue = accountBehind(`${connection}__queueServiceUri`, 'queue');
+      expect({ connection, blob, queue }).toEqual({ connection, blob: expect.any(String), queue: blob });
+      // That account reaches functionAccess.bicep under its name param…
+      const nameParam = /^\s+name: (\w+)$/m.exec(storage.declaration(blob!).body)![1];
+      const nameOutput = [...outputs].find(([, o]) => o.value === `${blob}.name`)![0];
+      expect(main.declaration('functionAccess').body).toMatch(
+        new RegExp(`^\\s+${nameParam}: storage\\.outputs\\.${nameOutput}$`, 'm'),
+      );
+      // …where a queue data role is assigned to the app's identity on the account itself.
+      const account = access
+        .declarations()
+        .find(
+          (d) =>
+            d.type.startsWith('Microsoft.Storage/storageAccounts@') &&
+            d.existing &&
+            new RegExp(`^\\s+name: ${nameParam}$`, 'm').test(d.body),
+        );
+      const queueRoles = access
+        .declarations()
+        .filter(
+          (d) =>
+            d.type.startsWith('Microsoft.Authorization/roleAssignments@') &&
+            account !== undefined &&
+            new RegExp(`^\\s+scope: ${account.symbol}$`, 'm').test(d.body) &&
+            /principalId: principalId\b/.test(d.body),
+        )
+        .flatMap((d) =>
+          [...d.body.matchAll(/roleDefinitionId: roleId\(roles\.(storageQueueData\w+)\)/g)].map((m) => m[1]),
+        );
+      expect({ connection, queueRoles }).toEqual({
+        connection,
+        queueRoles: expect.arrayContaining(['storageQueueDataContributor']),
+      });
+    }
+  });
+
+  it("addresses the webhook by the app's defaultHostName, never by an azurewebsites.net name", () => {
+    for (const file of bicepFiles)
+      expect({
+        file: path.relative(ROOT, file.file),
+        literal: /azurewebsites\.net/i.test(file.text),
+      }).toEqual({
+        file: path.relative(ROOT, file.file),
+        literal: false,
+      });
+    const eventGrid = moduleFile('eventGrid.bicep');
+    const host = /endpointUrl: 'https:\/\/\$\{(\w+)\}\/runtime\/webhooks\/blobs\?/.exec(eventGrid.text)?.[1];
+    expect(eventGrid.params().has(host ?? '')).toBe(true);
+    const given = new RegExp(`^\\s+${host}: functionApp\\.outputs\\.(\\w+)$`, 'm').exec(
+      main.declaration('eventGrid').body,
+    )?.[1];
+    const site = functionApp.declarations().find((d) => d.type.startsWith('Microsoft.Web/sites@'))!;
+    expect(functionApp.outputs().get(given ?? '')?.value).toBe(`${site.symbol}.properties.defaultHostName`);
+  });
+
+  // host.json reference (2.x+), applicationInsights.samplingSettings.excludedTypes: "Dependency, Event,
+  // Exception, PageView, Request, and Trace"; all of an excluded type is sent, the rest sampled.
+  // https://learn.microsoft.com/azure/azure-functions/functions-host-json#applicationinsights
+  it('keeps out of sampling every telemetry type an alert counts (a sampled-out heartbeat looks like silence)', () => {
+    const TYPE_OF_TABLE: Record<string, string> = {
+      requests: 'Request',
+      exceptions: 'Exception',
+      traces: 'Trace',
+      dependencies: 'Dependency',
+      customEvents: 'Event',
+      pageViews: 'PageView',
+    };
+    const host = JSON.parse(fs.readFileSync(path.join(ROOT, 'host.json'), 'utf8'));
+    const sampling = host.logging.applicationInsights.samplingSettings as {
+      isEnabled?: boolean;
+      excludedTypes?: string;
+    };
+    const excluded = (sampling.excludedTypes ?? '').split(';').map((t) => t.trim());
+    expect(excluded).toEqual(expect.arrayContaining(['Request', 'Exception']));
+    const alerts = moduleFile('alerts.bicep');
+    const tables = [...alerts.text.matchAll(/\bquery: '\s*(\w+)/g)].map((m) => m[1]);
+    expect(tables.length).toBeGreaterThan(0);
+    for (const table of tables) {
+      expect({ table, type: TYPE_OF_TABLE[table] }).toEqual({ table, type: expect.any(String) });
+      if (sampling.isEnabled !== false)
+        expect({ table, excluded: excluded.includes(TYPE_OF_TABLE[table]) }).toEqual({
+          table,
+          excluded: true,
+        });
+    }
+  });
+
+  it('continuous mode straight from Event Hubs: off by default, its own consumer group, a receiver role for the Access Connector only, on a tier with Kafka', () => {
+    expect(main.params().get('continuousFromEventHubs')).toEqual({ type: 'bool', default: 'false' });
+    expect(main.params().get('continuousConsumerGroup')).toEqual({ type: 'string', default: "'lakeflow'" });
+    const continuous = main.declaration('continuousSource');
+    expect(main.text).toMatch(/^module continuousSource '[^']+' = if \(continuousFromEventHubs\) \{$/m);
+    expect(continuous.body).toMatch(/^\s+consumerGroupName: continuousConsumerGroup$/m);
+    expect(continuous.body).toMatch(/^\s+principalId: databricksAccess\.outputs\.principalId$/m);
+    const databricks = moduleFile('databricksAccess.bicep');
+    const connector = databricks
+      .declarations()
+      .find((d) => d.type.startsWith('Microsoft.Databricks/accessConnectors@'))!;
+    expect(databricks.outputs().get('principalId')?.value).toBe(`${connector.symbol}.identity.principalId`);
+
+    const source = new BicepFile(path.resolve(INFRA, continuous.type));
+    const hub = source
+      .declarations()
+      .find((d) => d.type.startsWith('Microsoft.EventHub/namespaces/eventhubs@'))!;
+    const group = source
+      .declarations()
+      .find((d) => d.type.startsWith('Microsoft.EventHub/namespaces/eventhubs/consumergroups@'))!;
+    expect(group.body).toMatch(new RegExp(`^\\s+parent: ${hub.symbol}$`, 'm'));
+    expect(group.body).toMatch(/^\s+name: consumerGroupName$/m);
+    // Least privilege: one assignment, a data role to receive, on this hub only.
+    const assignments = source
+      .declarations()
+      .filter((d) => d.type.startsWith('Microsoft.Authorization/roleAssignments@'));
+    expect(
+      assignments.map((a) => [
+        /^\s+scope: (\w+)$/m.exec(a.body)?.[1],
+        /roleId\(roles\.(\w+)\)/.exec(a.body)?.[1],
+      ]),
+    ).toEqual([[hub.symbol, 'eventHubsDataReceiver']]);
+
+    // Event Hubs for Kafka needs Standard or higher (not Basic):
+    // https://learn.microsoft.com/azure/event-hubs/azure-event-hubs-kafka-overview
+    const eventHubs = moduleFile('eventHubs.bicep');
+    expect(/sku: \{ name: '(\w+)'/.exec(eventHubs.text)?.[1]).toMatch(/^(Standard|Premium)$/);
+    // The bootstrap host is the namespace's own endpoint (other clouds, other domains), port 9093.
+    expect(eventHubs.outputs().get('kafkaBootstrap')?.value).toBe(
+      "'${split(split(namespace.properties.serviceBusEndpoint, '/')[2], ':')[0]}:9093'",
+    );
+    for (const file of bicepFiles) expect(file.text).not.toMatch(/windows\.net/);
+    expect(main.outputs().get('eventHubsKafkaBootstrap')?.value).toBe('eventHubs.outputs.kafkaBootstrap');
+  });
+
+  it('derives every resource name from namePrefix through one lowercase alphanumeric prefix that fits', () => {
+    // namePrefix may be the azd environment name: up to 64 characters, capitals, - _ . ( ).
+    expect(Number(main.paramDecorator('namePrefix', 'maxLength'))).toBeGreaterThanOrEqual(64);
+    const clean = /^var cleanPrefix = [\s\S]*?^\)$/m.exec(main.code)?.[0] ?? '';
+    expect(clean).toMatch(/\bnamePrefix\b/);
+    const elsewhere = main.code.replace(clean, '').replace(/^param namePrefix .*$/m, '');
+    expect(elsewhere.match(/\bnamePrefix\b/g)).toBeNull();
+    // Only lowercase letters and digits are kept; a first letter is guaranteed (Event Hubs namespaces).
+    expect(main.text).toMatch(/^var nameLetters = 'abcdefghijklmnopqrstuvwxyz'$/m);
+    expect(main.text).toMatch(/^var nameChars = '\$\{nameLetters\}0123456789'$/m);
+    expect(clean).toMatch(/contains\(nameChars, toLower\(substring\(namePrefix, i, 1\)\)\)/);
+    const prefix = /^var prefix = take\((.*), (\d+)\)$/m.exec(main.text);
+    expect(prefix?.[1]).toBe(
+      "!empty(cleanPrefix) && contains(nameLetters, take(cleanPrefix, 1)) ? cleanPrefix : 'o${cleanPrefix}'",
+    );
+    expect(Number(prefix?.[2])).toBeLessThanOrEqual(11);
+    // Storage accounts: 3-24 lowercase letters and digits, cut to 24 after the unique suffix.
+    const accounts = [
+      ...main.text.matchAll(/^var (\w+AccountName) = take\('\$\{prefix\}([a-z0-9]+)\$\{suffix\}', 24\)$/gm),
+    ];
+    expect(accounts.map((m) => m[1]).sort()).toEqual(['captureAccountName', 'hostAccountName']);
+    expect(main.text).toMatch(/^var suffix = uniqueString\(resourceGroup\(\)\.id\)$/m);
+  });
+
+  it('produces every output the azd hooks read, with names distinct ignoring case (azd matches them so)', () => {
+    const outputs = main.outputs();
+    for (const name of AZD_OUTPUTS)
+      expect({ name, declared: outputs.has(name) }).toEqual({ name, declared: true });
+    const upper = [...outputs.keys()].map((n) => n.toUpperCase());
+    expect(upper.filter((n, i) => upper.indexOf(n) !== i)).toEqual([]);
+    expect(outputs.get('resourceGroupName')?.value).toBe('resourceGroup().name');
+    expect(outputs.get('functionAppHostName')?.value).toBe('functionApp.outputs.defaultHostName');
+    expect(outputs.get('functionAppUrl')?.value).toBe("'https://${functionApp.outputs.defaultHostName}'");
+    expect(outputs.get('eventGridSystemTopicName')?.value).toBe('eventGrid.outputs.topicName');
+    expect(outputs.get('keyVaultName')?.value).toBe('keyVaultName');
+  });
+
+  it('main.bicepparam reads from the environment only params main.bicep declares, as their types', () => {
+    const paramFile = fs.readFileSync(path.join(INFRA, 'main.bicepparam'), 'utf8');
+    expect(paramFile).toMatch(/^using 'main\.bicep'$/m);
+    const declared = main.params();
+    for (const [, name] of paramFile.matchAll(/^param (\w+) =/gm))
+      expect({ name, declared: declared.has(name) }).toEqual({ name, declared: true });
+    const reads = [
+      ...paramFile.matchAll(
+        /^param (\w+) = (?:(bool|int)\()?readEnvironmentVariable\('(\w+)', '([^']*)'\)\)?$/gm,
+      ),
+    ].map(([, param, conversion, variable, fallback]) => ({ param, conversion, variable, fallback }));
+    // Every call is one of these lines: none hidden in a var or an expression.
+    expect(paramFile.match(/readEnvironmentVariable\(/g)).toHaveLength(reads.length);
+    for (const { param, conversion, variable } of reads) {
+      const type = declared.get(param)?.type;
+      expect({ variable, param, type, conversion }).toEqual({
+        variable,
+        param,
+        type: expect.any(String),
+        conversion: type === 'string' ? undefined : type,
+      });
+    }
+    expect(Object.fromEntries(reads.map((r) => [r.variable, [r.param, r.fallback]]))).toMatchObject({
+      AZURE_ENV_NAME: ['namePrefix', defaultOf(main, 'namePrefix')],
+      CREATE_EVENT_GRID_SUBSCRIPTION: [
+        'createEventGridSubscription',
+        defaultOf(main, 'createEventGridSubscription'),
+      ],
+      ALERT_EMAIL: ['alertEmail', defaultOf(main, 'alertEmail')],
+      KEY_VAULT_NAME: ['keyVaultName', defaultOf(main, 'keyVaultName')],
+      CONTINUOUS_FROM_EVENT_HUBS: ['continuousFromEventHubs', defaultOf(main, 'continuousFromEventHubs')],
+      DATABRICKS_HOST: ['databricksHost', ''],
+    });
+  });
+
+  it('says the PAT fallback vault must use Azure RBAC (its role does nothing on an access-policy vault)', () => {
+    for (const file of [main, moduleFile('functionAccess.bicep')])
+      expect(file.paramDecorator('keyVaultName', 'description')).toMatch(/enableRbacAuthorization: true/);
+  });
+
   it('grants only the data roles it names, never Owner, Contributor or User Access Administrator', () => {
     const roles = modules.find((m) => m.file.endsWith('roles.bicep'))!;
     const defined = roles.keysAfter('var roles = {');
@@ -175,8 +458,13 @@ describe('Bicep (static checks: the compiler cannot run here)', () => {
 
   it("alerts on the backlog timer's own log line: its alerts, and its silence", () => {
     const alerts = modules.find((m) => m.file.endsWith('alerts.bicep'))!;
+    // The timer logs its report as one JSON line, `event` first: itself, or through publishReport.
     const timer = fs.readFileSync(path.join(ROOT, 'functions', 'backlogTimer.ts'), 'utf8');
-    expect(timer).toContain("context.log(JSON.stringify({ event: 'backlog', ...report }))");
+    const publisher = path.join(ROOT, 'lib', 'operate', 'reportStore.ts');
+    expect(timer).toMatch(/context\.log\(JSON\.stringify\(/);
+    expect([timer, fs.existsSync(publisher) ? fs.readFileSync(publisher, 'utf8') : ''].join('\n')).toContain(
+      "{ event: 'backlog', ...report }",
+    );
     const line = JSON.stringify({ event: 'backlog', alerts: ['x'] });
     const prefixes = [...alerts.text.matchAll(/message startswith \\'([^\\]+)\\'/g)].map((m) => m[1]);
     expect(prefixes).toHaveLength(2);
@@ -199,184 +487,14 @@ describe('Bicep (static checks: the compiler cannot run here)', () => {
 describe('Databricks bundle and the app agree', () => {
   const bundle = parse(fs.readFileSync(path.join(INFRA, 'databricks', 'databricks.yml'), 'utf8')) as {
     variables: Record<string, { default?: string }>;
-    resources: { jobs: Record<string, { parameters?: { name: string }[] }> };
-    targets: Record<string, { resources?: { pipelines?: Record<string, Pipeline> } }>;
+    targets: Record<string, { resources?: { jobs?: Record<string, { parameters?: { name: string }[] }> } }>;
   };
-  interface Pipeline {
-    catalog: string;
-    schema: string;
-    continuous: boolean;
-    serverless: boolean;
-    configuration: Record<string, string>;
-    libraries: { file: { path: string } }[];
-  }
 
   it('on the job parameters the orchestration sends and the catalog and schema it reads', () => {
-    const parameters = bundle.resources.jobs.orders_lakehouse.parameters?.map((p) => p.name);
+    const parameters = bundle.targets.prod.resources!.jobs!.orders_lakehouse.parameters?.map((p) => p.name);
     expect(Object.keys(lakehouseJobDefinition(1).parameters)).toEqual(parameters);
     expect(bundle.variables.catalog.default).toBe(SETTINGS.DATABRICKS_CATALOG.default);
     expect(bundle.variables.schema.default).toBe(SETTINGS.DATABRICKS_SCHEMA.default);
-  });
-
-  describe('continuous mode (Lakeflow pipeline)', () => {
-    const targets = Object.entries(bundle.targets).filter(([, t]) => t.resources?.pipelines);
-    const pipeline = targets[0]?.[1].resources!.pipelines!.orders_continuous;
-    const sqlFile = () => path.join(INFRA, 'databricks', pipeline.libraries[0].file.path);
-    const statements = () => splitSqlStatements(fs.readFileSync(sqlFile(), 'utf8')).map((s) => s.text);
-
-    it('is off by default: only its own target defines it, in its own schema, continuous on serverless', () => {
-      expect(targets.map(([name]) => name)).toEqual(['continuous']);
-      expect(
-        Object.keys(bundle.targets).find((t) => (bundle.targets[t] as { default?: boolean }).default),
-      ).toBe('dev');
-      expect(pipeline).toMatchObject({ continuous: true, serverless: true, catalog: '${var.catalog}' });
-      expect(pipeline.schema).not.toBe('${var.schema}');
-      expect(pipeline.configuration).toEqual({
-        capture_path: '${var.capture_path}',
-        sql_root: '${workspace.file_path}/sql',
-      });
-      for (const library of pipeline.libraries)
-        expect(fs.existsSync(path.join(INFRA, 'databricks', library.file.path))).toBe(true);
-    });
-
-    it('reads Capture with Auto Loader and applies changes with AUTO CDC keyed and sequenced like the job', () => {
-      const text = statements().join('\n');
-      expect(text).toMatch(/FROM STREAM read_files\('\$\{capture_path\}', format => 'avro'\)/);
-      expect(text).toMatch(
-        /AUTO CDC INTO silver_order_lines[\s\S]*FROM STREAM\(order_events_valid\)[\s\S]*KEYS \(transaction_no, product_no\)[\s\S]*APPLY AS DELETE WHEN deleted[\s\S]*SEQUENCE BY _rank[\s\S]*STORED AS SCD TYPE 1/,
-      );
-    });
-
-    it('takes the parse and the rules from the shared SQL, as expectations named like the rules, quarantining the rest', () => {
-      const script = `import json, runpy, sys, types
-sql_root, source = sys.argv[1], sys.argv[2]
-class Conf:
-    def get(self, key):
-        assert key == "sql_root", key
-        return sql_root
-class Spark:
-    conf = Conf()
-    def sql(self, text):
-        return text
-class Builder:
-    def getOrCreate(self):
-        return Spark()
-pyspark, pyspark_sql = types.ModuleType("pyspark"), types.ModuleType("pyspark.sql")
-pyspark_sql.SparkSession = type("SparkSession", (), {"builder": Builder()})
-sys.modules.update({"pyspark": pyspark, "pyspark.sql": pyspark_sql})
-datasets = []
-def dataset(kind):
-    def named(name, comment=None):
-        def register(fn):
-            datasets.append({"kind": kind, "name": name, "expect": getattr(fn, "expect", None), "sql": fn()})
-            return fn
-        return register
-    return named
-def expect_all_or_drop(rules):
-    def mark(fn):
-        fn.expect = rules
-        return fn
-    return mark
-dlt = types.ModuleType("dlt")
-dlt.view, dlt.table, dlt.expect_all_or_drop = dataset("view"), dataset("table"), expect_all_or_drop
-sys.modules["dlt"] = dlt
-runpy.run_path(source)
-print(json.dumps(datasets))`;
-      const source = pipeline.libraries.map((l) => l.file.path).find((p) => p.endsWith('.py'))!;
-      const datasets = JSON.parse(
-        execFileSync(
-          'python3',
-          ['-B', '-c', script, path.join(INFRA, 'databricks', 'sql'), path.join(INFRA, 'databricks', source)],
-          { encoding: 'utf8' },
-        ),
-      ) as { kind: string; name: string; expect: Record<string, string> | null; sql: string }[];
-      expect(datasets.map((d) => [d.kind, d.name])).toEqual([
-        ['view', 'batch_rows'],
-        ['view', 'batch_events'],
-        ['view', 'batch_checked'],
-        ['table', 'order_events_valid'],
-        ['table', 'quarantine_order_events'],
-      ]);
-      const sql = Object.fromEntries(datasets.map((d) => [d.name, d.sql]));
-      const shared = (file: string, view: string) =>
-        readSqlFile(file)
-          .map((s) => s.text.replace(/^\s*(--.*\n\s*)*/, ''))
-          .find((t) => t.startsWith(`CREATE OR REPLACE TEMPORARY VIEW ${view} AS`))!
-          .replace(`CREATE OR REPLACE TEMPORARY VIEW ${view} AS`, '')
-          .trim();
-      // The rules are the job's, word for word; only their input is the pipeline's stream.
-      expect(sql.batch_checked).toBe(
-        shared('databricks/sql/silver.sql', 'batch_checked').replace(
-          'FROM batch_events e',
-          'FROM STREAM(batch_events) e',
-        ),
-      );
-      // The parse is the job's with its two temporary functions inlined: the same columns, no markers.
-      const aliases = (text: string) => [...text.matchAll(/ AS (\w+),?\n/g)].map((m) => m[1]);
-      const parse = shared('databricks/sql/databricks/parse.sql', 'batch_events');
-      expect(aliases(sql.batch_events)).toEqual(aliases(parse));
-      expect(sql.batch_events).not.toMatch(/json_kind|json_text|:batch_id/);
-      expect(sql.batch_events).toMatch(/FROM STREAM\(batch_rows\)$/);
-      expect(sql.batch_rows).toMatch(/FROM STREAM\(bronze_order_events\)/);
-      const valid = datasets.find((d) => d.name === 'order_events_valid')!;
-      expect(Object.entries(valid.expect!)).toEqual(
-        DQ_RULES.map((rule) => [rule, `rule IS DISTINCT FROM '${rule}'`]),
-      );
-      expect(sql.quarantine_order_events).toMatch(/FROM STREAM\(batch_checked\)\s+WHERE rule IS NOT NULL/);
-      const spark = new SparkSQL();
-      for (const name of ['batch_events', 'batch_checked'])
-        expect({
-          name,
-          errors: spark.validate(sql[name].replace(/STREAM\((\w+)\)/g, '$1')).map((e) => e.message),
-        }).toEqual({
-          name,
-          errors: [],
-        });
-    });
-
-    it('computes gold as materialized views with the same columns and figures as the job’s incremental gold', async () => {
-      const views = new Map(
-        statements()
-          .map((s) =>
-            /^CREATE OR REFRESH MATERIALIZED VIEW (\w+)[\s\S]*?\bAS (SELECT[\s\S]*)$/.exec(
-              s.replace(/^\s*(--.*\n\s*)*/, ''),
-            ),
-          )
-          .filter((m): m is RegExpExecArray => m !== null)
-          .map((m) => [m[1], m[2]]),
-      );
-      expect([...views.keys()]).toEqual(['gold_daily_sales', 'gold_customer_sales']);
-      const lakehouse = await LocalLakehouse.open(':memory:');
-      try {
-        const folder = new CaptureFolder();
-        await lakehouse.ingest([
-          await folder.write([
-            change('c', 1, line()),
-            change('c', 2, line({ ProductNo: '2', Price: 3.5, Quantity: 4, CustomerNo: null })),
-            change('c', 3, line({ TransactionNo: 'C9', Quantity: -2, Country: 'France' })),
-            change(
-              'c',
-              4,
-              line({ TransactionNo: '7', ProductNo: '3', Date: '2019-12-10', CustomerNo: 12680 }),
-            ),
-          ]),
-        ]);
-        await lakehouse.ingest([
-          await folder.write([
-            change('u', 5, line({ Quantity: 20 })),
-            change('d', 6, line({ TransactionNo: '7', ProductNo: '3' })),
-          ]),
-        ]);
-        for (const [table, select] of views) {
-          const order = table === 'gold_daily_sales' ? 'order_date, country' : 'customer_no';
-          const incremental = await lakehouse.rows(`SELECT * FROM ${table} ORDER BY ${order}`);
-          expect(incremental.length).toBeGreaterThan(0);
-          expect(await lakehouse.rows(`SELECT * FROM (${select}) ORDER BY ${order}`)).toEqual(incremental);
-        }
-      } finally {
-        await lakehouse.close();
-      }
-    });
   });
 });
 

@@ -2,43 +2,34 @@
 -- Declarative Pipeline (formerly Delta Live Tables), for high volume or when minutes of freshness
 -- are too slow (README, "Which mode?"). Off by default (databricks.yml, resource orders_continuous).
 -- It publishes into its own schema, so both modes can run side by side while you compare them.
--- Configuration: capture_path = the capture container as abfss:// (a Unity Catalog external location),
--- sql_root = the bundle's sql/ folder (read by continuous.py).
+-- Configuration (databricks.yml): source and its settings (read by bronze_stream.py), sql_root = the
+-- bundle's sql/ folder (read by continuous.py).
 -- Syntax: https://docs.databricks.com/aws/en/dlt-ref/dlt-sql-ref-create-streaming-table
+--         https://docs.databricks.com/aws/en/dlt-ref/dlt-sql-ref-create-temporary-view
 --         https://docs.databricks.com/aws/en/dlt-ref/dlt-sql-ref-apply-changes-into (AUTO CDC INTO)
 
--- Bronze: Auto Loader over the Capture files, one row per record, the body kept raw.
-CREATE OR REFRESH STREAMING TABLE bronze_order_events
-COMMENT 'One row per Capture record: raw body plus capture metadata.'
-AS SELECT
-  CAST(NULL AS STRING) AS batch_id,
-  _metadata.file_path AS file_path,
-  -- {Namespace}/{EventHub}/{PartitionId}/{Year}/{Month}/{Day}/{Hour}/{Minute}/{Second}.avro
-  element_at(split(_metadata.file_path, '/'), -7) AS partition_id,
-  SequenceNumber AS sequence_number,
-  Offset AS capture_offset,
-  to_timestamp(EnqueuedTimeUtc, 'M/d/yyyy h:mm:ss a') AS enqueued_time,
-  current_timestamp() AS ingested_at,
-  CASE WHEN Body IS NULL OR is_valid_utf8(Body) THEN CAST(Body AS STRING) ELSE base64(Body) END AS raw_body,
-  CASE WHEN Body IS NULL OR is_valid_utf8(Body) THEN 'utf8' ELSE 'base64' END AS raw_body_encoding,
-  CAST(NULL AS BOOLEAN) AS body_is_json
-FROM STREAM read_files('${capture_path}', format => 'avro');
+-- Bronze (bronze_order_events) is pipeline/bronze_stream.py: one row per event from the source the
+-- bundle variable `source` picks (Capture files or the hub's Kafka endpoint), in the same columns.
 
 -- The parse and the data-quality rules (order_events_valid, quarantine_order_events) are defined in
 -- continuous.py from the shared SQL, so they exist once for both modes.
 
 -- Silver: one row per live order line (SCD type 1), the highest (lsn, delete over non-delete) wins;
 -- a delete removes the line. Same live rows as the job's silver (which also keeps tombstones).
+-- AUTO CDC reads its changes FROM STREAM(<view>), the documented source form: the valid records
+-- shaped as silver rows, with the delete flag and the sequence (lsn, deleted) as a struct.
+CREATE TEMPORARY VIEW silver_order_changes
+COMMENT 'Valid records as silver rows, with the delete flag and the (lsn, deleted) sequence.'
+AS SELECT
+  transaction_no, product_no, product_name, price, quantity, customer_no, country, order_date, is_cancellation,
+  lsn AS _lsn, false AS _deleted, current_timestamp() AS _updated_at, deleted, struct(lsn, deleted) AS _rank
+FROM STREAM(order_events_valid);
+
 CREATE OR REFRESH STREAMING TABLE silver_order_lines
 COMMENT 'Current state of each live order line.';
 
 CREATE FLOW silver_order_lines_cdc AS AUTO CDC INTO silver_order_lines
-FROM (
-  SELECT
-    transaction_no, product_no, product_name, price, quantity, customer_no, country, order_date, is_cancellation,
-    lsn AS _lsn, false AS _deleted, current_timestamp() AS _updated_at, deleted, struct(lsn, deleted) AS _rank
-  FROM STREAM(order_events_valid)
-)
+FROM STREAM(silver_order_changes)
 KEYS (transaction_no, product_no)
 APPLY AS DELETE WHEN deleted
 SEQUENCE BY _rank
