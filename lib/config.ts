@@ -381,32 +381,85 @@ export const SETTINGS = {
     1024,
     100 * 1024 * 1024,
   ),
+  // The cost model's rates and prices: the README ("Which mode?") names each default's source and date.
   COST_JOB_DBU_PER_HOUR: decimal(
     {
       description:
-        'Cost model: DBUs an hour of a serverless job run consumes (measure: system.billing.usage).',
+        'Cost model: DBUs an hour of a serverless job run consumes (not published: measure it in system.billing.usage).',
       default: '4',
     },
     0,
   ),
   COST_JOB_STARTUP_SECONDS: decimal(
-    { description: 'Cost model: start-up billed per job run, seconds.', default: '30' },
-    0,
-  ),
-  COST_CONTINUOUS_DBU_PER_HOUR: decimal(
-    { description: 'Cost model: DBUs an hour of the continuous (Lakeflow) pipeline consumes.', default: '4' },
+    {
+      description:
+        'Cost model: start-up of a serverless job run, seconds (billed with the run and part of freshness).',
+      default: '60',
+    },
     0,
   ),
   COST_PRICE_PER_DBU: decimal(
-    { description: 'Cost model: price of one DBU (your price sheet), in your currency.', default: '0.50' },
+    {
+      description:
+        'Cost model: price of one DBU of serverless jobs compute (Azure "Premium Automated Serverless Compute"), in your currency.',
+      default: '0.45',
+    },
+    0,
+  ),
+  COST_CONTINUOUS_DBU_PER_HOUR: decimal(
+    {
+      description:
+        'Cost model: DBUs an hour of the continuous serverless (Lakeflow) pipeline consumes (measure it in system.billing.usage).',
+      default: '4',
+    },
+    0,
+  ),
+  COST_CONTINUOUS_PRICE_PER_DBU: decimal(
+    {
+      description: 'Cost model: price of one DBU of serverless pipeline compute, in your currency.',
+      default: '0.45',
+    },
+    0,
+  ),
+  COST_CONTINUOUS_TRIGGER_SECONDS: decimal(
+    {
+      description:
+        "Cost model: the continuous pipeline's trigger interval (pipelines.trigger.interval), seconds.",
+      default: '10',
+    },
     0,
   ),
   COST_CONTINUOUS_LATENCY_SECONDS: decimal(
     {
-      description: 'Cost model: typical event-to-gold delay of the continuous pipeline, seconds.',
+      description:
+        'Cost model: what the continuous pipeline takes from picking up a Capture file to gold, seconds.',
       default: '30',
     },
     0,
+  ),
+  COST_RUN_FIXED_SECONDS: decimal(
+    {
+      description:
+        'Cost model: fixed execution seconds of a job run, until the ledger has measured runs to fit.',
+      default: '60',
+    },
+    0,
+  ),
+  COST_RUN_SECONDS_PER_MILLION_EVENTS: decimal(
+    {
+      description:
+        'Cost model: execution seconds per million events of a job run, until the ledger has measured runs to fit.',
+      default: '30',
+    },
+    0,
+  ),
+  COST_FRESHNESS_TARGET_SECONDS: decimal(
+    {
+      description:
+        'Cost advisor: the worst-case freshness (event to gold) the dashboard recommends the cheapest setting for, seconds.',
+      default: '900',
+    },
+    1,
   ),
   LOCAL_DATA_DIR: text({
     description: 'Folder for the local stack’s data (Azurite, the DuckDB lakehouse).',

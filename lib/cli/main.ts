@@ -69,7 +69,8 @@ const COMMANDS = {
   cost: {
     help: COST_HELP,
     run: costCommand,
-    summary: 'compare the cost and freshness of event-driven runs against a continuous pipeline',
+    summary:
+      'recommend the cheapest Capture window, size and batch wait for a freshness target, next to continuous mode',
   },
   package: {
     help: PACKAGE_HELP,

@@ -2,7 +2,7 @@ import type { AppConfig } from '../config';
 import type { DatabricksAuth } from '../databricks/jobsClient';
 import type { CaptureSettings } from '../capture/captureSettings';
 import type { BacklogSettings } from '../operate/backlog';
-import type { CostRates } from '../operate/costModel';
+import type { CostRates, Workload } from '../operate/costModel';
 import type { WarehouseSettings } from '../operate/goldReport';
 import type { PipelineSettings } from '../pipeline/pipelineDecision';
 
@@ -59,14 +59,36 @@ export function emulatorSettings(config: AppConfig): CaptureSettings {
   };
 }
 
-/** The configured rates (COST_* settings). */
+/** The cost model's rates, prices and target (COST_* settings). */
 export function costRates(config: AppConfig): CostRates {
   return {
     jobDbuPerHour: config.COST_JOB_DBU_PER_HOUR,
     jobStartupSeconds: config.COST_JOB_STARTUP_SECONDS,
-    continuousDbuPerHour: config.COST_CONTINUOUS_DBU_PER_HOUR,
     pricePerDbu: config.COST_PRICE_PER_DBU,
+    continuousDbuPerHour: config.COST_CONTINUOUS_DBU_PER_HOUR,
+    continuousPricePerDbu: config.COST_CONTINUOUS_PRICE_PER_DBU,
+    continuousTriggerSeconds: config.COST_CONTINUOUS_TRIGGER_SECONDS,
     continuousLatencySeconds: config.COST_CONTINUOUS_LATENCY_SECONDS,
+    runFixedSeconds: config.COST_RUN_FIXED_SECONDS,
+    runSecondsPerMillionEvents: config.COST_RUN_SECONDS_PER_MILLION_EVENTS,
+    freshnessTargetSeconds: config.COST_FRESHNESS_TARGET_SECONDS,
+  };
+}
+
+/** What the status API's cost comparison assumes besides the observed rate: the configured setting. */
+export function statusCost(config: AppConfig): {
+  rates: CostRates;
+  workload: Omit<Workload, 'eventsPerSecond'>;
+} {
+  return {
+    rates: costRates(config),
+    workload: {
+      partitions: config.EVENTHUB_PARTITIONS,
+      captureWindowSeconds: config.CAPTURE_WINDOW_SECONDS,
+      captureSizeBytes: config.CAPTURE_SIZE_LIMIT_BYTES,
+      batchWaitSeconds: config.BATCH_WAIT_SECONDS,
+      bytesPerEvent: 350,
+    },
   };
 }
 

@@ -1,20 +1,32 @@
 /**
- * Which mode should I run? The cost model (docs/architecture.md): cost is compute uptime × DBU rate × price,
- * where the event-driven job's uptime is its runs' durations plus a start-up per run, and the
- * continuous pipeline's is the whole day. Pure: every input is a number someone can check.
+ * Which mode should I run? The cost model (docs/architecture.md): cost is compute uptime × DBU rate ×
+ * price. The event-driven job runs on serverless jobs compute, billed per run (start-up plus run
+ * time, no idle tail); the continuous pipeline on serverless pipeline compute, billed all day.
+ * Pure: every input is a number someone can check. `costAdvisor.ts` searches the settings with it.
  */
 
+/** The cost model's settings (COST_* in lib/config.ts; `costRates` in lib/host/settings.ts). */
 export interface CostRates {
   /** DBUs one hour of a serverless job run consumes (system.billing.usage, per run). */
   jobDbuPerHour: number;
-  /** Billed start-up per run, seconds. */
+  /** Start-up of a serverless job run, seconds: billed with the run, and part of its latency. */
   jobStartupSeconds: number;
-  /** DBUs one hour of the continuous pipeline consumes. */
-  continuousDbuPerHour: number;
-  /** Price of one DBU, in the currency of the price sheet. */
+  /** Price of one DBU of serverless jobs compute, in the currency of the price sheet. */
   pricePerDbu: number;
-  /** Typical delay of the continuous pipeline from event to gold, seconds. */
+  /** DBUs one hour of the continuous (serverless Lakeflow) pipeline consumes. */
+  continuousDbuPerHour: number;
+  /** Price of one DBU of serverless pipeline compute. */
+  continuousPricePerDbu: number;
+  /** The continuous pipeline's trigger interval (`pipelines.trigger.interval`), seconds. */
+  continuousTriggerSeconds: number;
+  /** What the continuous pipeline takes from picking up a file to gold, seconds. */
   continuousLatencySeconds: number;
+  /** The run-duration model until runs are measured: fixed seconds per run … */
+  runFixedSeconds: number;
+  /** … plus seconds per million events loaded. */
+  runSecondsPerMillionEvents: number;
+  /** The worst-case freshness the dashboard recommends a setting for, seconds. */
+  freshnessTargetSeconds: number;
 }
 
 /** A run's execution time as a function of the events it loads (fitted to measured runs). */
@@ -25,13 +37,20 @@ export interface RunDurationModel {
   source: string;
 }
 
-export interface Workload {
-  eventsPerSecond: number;
-  partitions: number;
+/** The three knobs that set the event-driven job's cost and freshness. */
+export interface EventDrivenSetting {
   captureWindowSeconds: number;
   captureSizeBytes: number;
   batchWaitSeconds: number;
+}
+
+export interface Workload extends EventDrivenSetting {
+  eventsPerSecond: number;
+  partitions: number;
   bytesPerEvent: number;
+  /** BATCH_MAX_FILES (default 1,000) and BATCH_MAX_BYTES (default 10 GiB). */
+  batchMaxFiles?: number;
+  batchMaxBytes?: number;
 }
 
 export interface ModeEstimate {
@@ -43,18 +62,36 @@ export interface ModeEstimate {
   freshness: { typicalSeconds: number; worstSeconds: number };
 }
 
+export interface EventDrivenEstimate extends ModeEstimate {
+  eventsPerRun: number;
+  runSeconds: number;
+  /** false: even runs back to back cannot load the events as fast as they come (freshness unbounded). */
+  keepsUp: boolean;
+  /** How long a partition's file stays open: the window, or less when the size limit fills first. */
+  fileSeconds: number;
+  /** The worst case, term by term (their sum is `freshness.worstSeconds`). */
+  worst: {
+    fileSeconds: number;
+    batchWaitSeconds: number;
+    queueSeconds: number;
+    startupSeconds: number;
+    runSeconds: number;
+  };
+}
+
 export interface CostComparison {
   workload: Workload;
   runModel: RunDurationModel;
-  /** keepsUp false: runs back to back cannot load the events as fast as they come. */
-  eventDriven: ModeEstimate & { eventsPerRun: number; runSeconds: number; keepsUp: boolean };
+  eventDriven: EventDrivenEstimate;
   continuous: ModeEstimate;
   cheaper: 'eventDriven' | 'continuous';
   /** The event rate above which the continuous pipeline costs less (null: never within 10^6/s). */
   breakEvenEventsPerSecond: number | null;
 }
 
-const DAY = 86_400;
+export const DAY_SECONDS = 86_400;
+const DEFAULT_BATCH_MAX_FILES = 1000;
+const DEFAULT_BATCH_MAX_BYTES = 10 * 1024 ** 3;
 
 /** Least squares over measured runs (events, seconds); the fallback when there are fewer than two sizes. */
 export function fitRunDuration(
@@ -80,13 +117,142 @@ export function fitRunDuration(
   };
 }
 
+/**
+ * The event-driven job under one setting, in steady state.
+ *
+ * - A partition's file closes after `w` = min(Capture window, time to fill the size limit at the
+ *   partition's byte rate). Windows are aligned across partitions; a window in which no partition
+ *   saw an event writes no file (Poisson arrivals: probability p = 1 − e^(−rate·w) that it has one).
+ * - A batch opens at its first file and takes the files of the next windows that close within
+ *   BATCH_WAIT_SECONDS: k = ⌊wait / w⌋ + 1 windows (fewer when BATCH_MAX_FILES or BATCH_MAX_BYTES
+ *   fills first). The next batch opens at the next window with events, so batches open on average
+ *   (k − 1)·w + w / p apart.
+ * - At most one run is active and a batch whose wait is over keeps taking files until the active
+ *   run ends (lib/pipeline/pipelineDecision.ts). Runs are therefore max(that spacing, back-to-back
+ *   spacing) apart, where back to back each run loads what came during the previous one:
+ *   spacing = (start-up + fixed) / (1 − rate × seconds per event). If loading alone takes longer
+ *   than the events take to arrive, the job cannot keep up.
+ * - Billed: runs × (start-up + run time); serverless jobs compute has no idle tail.
+ * - Worst-case freshness (an event that opens a file that opens a batch) =
+ *     w + batch wait + queueing behind an active run + start-up + run time,
+ *   where the batch wait is BATCH_WAIT_SECONDS (or (k − 1)·w when a batch cap closes it first) and
+ *   the queue is max(0, start-up + run time − batch wait): the previous run may have started just
+ *   before the batch opened.
+ */
+export function eventDrivenEstimate(
+  w: Workload,
+  rates: Pick<CostRates, 'jobDbuPerHour' | 'jobStartupSeconds' | 'pricePerDbu'>,
+  runModel: RunDurationModel,
+): EventDrivenEstimate {
+  const rate = Math.max(0, w.eventsPerSecond);
+  const startup = rates.jobStartupSeconds;
+  const perEvent = runModel.secondsPerMillionEvents / 1e6;
+  const partitionBytesPerSecond = (rate * w.bytesPerEvent) / w.partitions;
+  const fileSeconds = Math.min(
+    w.captureWindowSeconds,
+    partitionBytesPerSecond > 0 ? w.captureSizeBytes / partitionBytesPerSecond : Infinity,
+  );
+  // Windows per batch: those closing within the wait, unless a batch cap closes it first.
+  const filesPerWindow = w.partitions * -Math.expm1((-rate * fileSeconds) / w.partitions);
+  const bytesPerWindow = rate * w.bytesPerEvent * fileSeconds;
+  const capped = Math.max(
+    1,
+    Math.min(
+      filesPerWindow > 0
+        ? Math.floor((w.batchMaxFiles ?? DEFAULT_BATCH_MAX_FILES) / filesPerWindow)
+        : Infinity,
+      bytesPerWindow > 0
+        ? Math.floor((w.batchMaxBytes ?? DEFAULT_BATCH_MAX_BYTES) / bytesPerWindow)
+        : Infinity,
+    ),
+  );
+  const waited = Math.floor(w.batchWaitSeconds / fileSeconds) + 1;
+  const windowsPerBatch = Math.min(waited, capped);
+  const batchWaitSeconds =
+    windowsPerBatch < waited ? (windowsPerBatch - 1) * fileSeconds : w.batchWaitSeconds;
+  const busy = -Math.expm1(-rate * fileSeconds);
+  const batchSpacing = busy > 0 ? (windowsPerBatch - 1) * fileSeconds + fileSeconds / busy : Infinity;
+  const loading = rate * perEvent;
+  const keepsUp = loading < 1;
+  const backToBack = keepsUp ? (startup + runModel.fixedSeconds) / (1 - loading) : Infinity;
+  const spacing = Math.max(batchSpacing, backToBack);
+
+  let runsPerDay: number;
+  let eventsPerRun: number;
+  let billedSeconds: number;
+  if (!keepsUp) {
+    // Runs back to back all day and still fall behind: billed all day, freshness unbounded.
+    runsPerDay = DAY_SECONDS / (startup + runModel.fixedSeconds);
+    eventsPerRun = (rate * DAY_SECONDS) / runsPerDay;
+    billedSeconds = DAY_SECONDS;
+  } else if (Number.isFinite(spacing)) {
+    runsPerDay = DAY_SECONDS / spacing;
+    eventsPerRun = rate * spacing;
+    billedSeconds = runsPerDay * (startup + runModel.fixedSeconds + perEvent * eventsPerRun);
+  } else {
+    runsPerDay = 0;
+    eventsPerRun = 0;
+    billedSeconds = 0;
+  }
+  const runSeconds = runModel.fixedSeconds + perEvent * eventsPerRun;
+  const busySeconds = startup + runSeconds;
+  const queueSeconds = Math.max(0, busySeconds - batchWaitSeconds);
+  const worstSeconds = keepsUp ? fileSeconds + batchWaitSeconds + queueSeconds + busySeconds : Infinity;
+  const computeHoursPerDay = Math.min(billedSeconds, DAY_SECONDS) / 3600;
+  const dbusPerDay = computeHoursPerDay * rates.jobDbuPerHour;
+  return {
+    runsPerDay,
+    eventsPerRun,
+    runSeconds,
+    keepsUp,
+    fileSeconds,
+    computeHoursPerDay,
+    dbusPerDay,
+    costPerDay: dbusPerDay * rates.pricePerDbu,
+    freshness: {
+      typicalSeconds: keepsUp
+        ? fileSeconds / 2 + (batchWaitSeconds + queueSeconds) / 2 + busySeconds
+        : Infinity,
+      worstSeconds,
+    },
+    worst: { fileSeconds, batchWaitSeconds, queueSeconds, startupSeconds: startup, runSeconds },
+  };
+}
+
+/**
+ * The continuous pipeline, billed as serverless pipeline compute running all day at its own DBU
+ * rate and price. It reads the same Capture files (Auto Loader), so its worst case is a Capture
+ * window + its trigger interval + its processing; typical: half of the first two + processing.
+ */
+export function continuousEstimate(
+  rates: Pick<
+    CostRates,
+    'continuousDbuPerHour' | 'continuousPricePerDbu' | 'continuousTriggerSeconds' | 'continuousLatencySeconds'
+  >,
+  captureWindowSeconds: number,
+): ModeEstimate {
+  const dbusPerDay = 24 * rates.continuousDbuPerHour;
+  return {
+    runsPerDay: 1,
+    computeHoursPerDay: 24,
+    dbusPerDay,
+    costPerDay: dbusPerDay * rates.continuousPricePerDbu,
+    freshness: {
+      typicalSeconds:
+        captureWindowSeconds / 2 + rates.continuousTriggerSeconds / 2 + rates.continuousLatencySeconds,
+      worstSeconds: captureWindowSeconds + rates.continuousTriggerSeconds + rates.continuousLatencySeconds,
+    },
+  };
+}
+
+/** One setting of the event-driven job against the continuous pipeline on the same Capture window. */
 export function compareModes(
   workload: Workload,
   rates: CostRates,
   runModel: RunDurationModel,
 ): CostComparison {
   const eventDriven = eventDrivenEstimate(workload, rates, runModel);
-  const continuous = continuousEstimate(rates);
+  const continuous = continuousEstimate(rates, workload.captureWindowSeconds);
   return {
     workload,
     runModel,
@@ -95,72 +261,6 @@ export function compareModes(
     // At equal cost the continuous pipeline wins: it is fresher.
     cheaper: eventDriven.costPerDay < continuous.costPerDay ? 'eventDriven' : 'continuous',
     breakEvenEventsPerSecond: breakEven(workload, rates, runModel, continuous.costPerDay),
-  };
-}
-
-function eventDrivenEstimate(
-  w: Workload,
-  rates: CostRates,
-  runModel: RunDurationModel,
-): ModeEstimate & { eventsPerRun: number; runSeconds: number; keepsUp: boolean } {
-  const rate = Math.max(0, w.eventsPerSecond);
-  // A partition's file closes at its window's end, or sooner at the size limit.
-  const perPartitionBytesPerSecond = (rate * w.bytesPerEvent) / w.partitions;
-  const window = Math.min(
-    w.captureWindowSeconds,
-    perPartitionBytesPerSecond > 0 ? w.captureSizeBytes / perPartitionBytesPerSecond : Infinity,
-  );
-  // Windows with at least one event (Poisson arrivals): a quiet hub writes no files, starts no runs.
-  const busyWindowsPerDay = (DAY / window) * (1 - Math.exp(-rate * window));
-  // A batch opens at a window's end and closes after the wait; the next opens at the next window's end.
-  const cycle = window * (Math.floor(w.batchWaitSeconds / window) + 1);
-  let runsPerDay = Math.min(busyWindowsPerDay, DAY / cycle);
-  let eventsPerRun = runsPerDay > 0 ? (rate * DAY) / runsPerDay : 0;
-  let runSeconds = runModel.fixedSeconds + (runModel.secondsPerMillionEvents * eventsPerRun) / 1e6;
-  let keepsUp = true;
-  // Runs never overlap: when a run outlasts the cycle, the next batch waits and grows; the day's busy
-  // time is then runs × (fixed + start-up) + all events × per-event time.
-  if (runsPerDay > 0 && runSeconds + rates.jobStartupSeconds > DAY / runsPerDay) {
-    const perEvent = runModel.secondsPerMillionEvents / 1e6;
-    const loading = rate * DAY * perEvent;
-    keepsUp = loading < DAY;
-    runsPerDay = keepsUp
-      ? (DAY - loading) / (runModel.fixedSeconds + rates.jobStartupSeconds)
-      : DAY / (runModel.fixedSeconds + rates.jobStartupSeconds);
-    eventsPerRun = (rate * DAY) / runsPerDay;
-    runSeconds = runModel.fixedSeconds + perEvent * eventsPerRun;
-  }
-  const billedSeconds = keepsUp ? runsPerDay * (runSeconds + rates.jobStartupSeconds) : DAY;
-  const computeHoursPerDay = billedSeconds / 3600;
-  const dbusPerDay = computeHoursPerDay * rates.jobDbuPerHour;
-  const spacing = runsPerDay > 0 ? DAY / runsPerDay : DAY;
-  return {
-    runsPerDay,
-    eventsPerRun,
-    runSeconds,
-    keepsUp,
-    computeHoursPerDay,
-    dbusPerDay,
-    costPerDay: dbusPerDay * rates.pricePerDbu,
-    freshness: {
-      // Half a window in Capture, half the batch spacing waiting for the batch, then start-up and the run.
-      typicalSeconds: window / 2 + spacing / 2 + rates.jobStartupSeconds + runSeconds,
-      worstSeconds: window + spacing + rates.jobStartupSeconds + runSeconds,
-    },
-  };
-}
-
-function continuousEstimate(rates: CostRates): ModeEstimate {
-  const dbusPerDay = 24 * rates.continuousDbuPerHour;
-  return {
-    runsPerDay: 1,
-    computeHoursPerDay: 24,
-    dbusPerDay,
-    costPerDay: dbusPerDay * rates.pricePerDbu,
-    freshness: {
-      typicalSeconds: rates.continuousLatencySeconds,
-      worstSeconds: 2 * rates.continuousLatencySeconds,
-    },
   };
 }
 
@@ -189,6 +289,17 @@ export const DEFAULT_RUN_DURATION: RunDurationModel = {
   secondsPerMillionEvents: 30,
   source: 'default (no measured runs)',
 };
+
+/** The configured run model (COST_RUN_FIXED_SECONDS, COST_RUN_SECONDS_PER_MILLION_EVENTS). */
+export function defaultRunModel(
+  rates: Pick<CostRates, 'runFixedSeconds' | 'runSecondsPerMillionEvents'>,
+): RunDurationModel {
+  return {
+    fixedSeconds: rates.runFixedSeconds,
+    secondsPerMillionEvents: rates.runSecondsPerMillionEvents,
+    source: DEFAULT_RUN_DURATION.source,
+  };
+}
 
 /** Measured runs from ledger rows: events (records of the run's files) and execution seconds. */
 export function runSamplesOf(

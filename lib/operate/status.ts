@@ -5,16 +5,8 @@ import { BacklogReport } from './backlog';
 import { BacklogPoint, ReportStore, reportView } from './reportStore';
 import type { HealthStore, StoredHealth } from '../ledger/healthStore';
 import { errorMessage } from '../errorMessage';
-import {
-  CostComparison,
-  CostRates,
-  DEFAULT_RUN_DURATION,
-  Workload,
-  compareModes,
-  fitRunDuration,
-  observedEventsPerSecond,
-  runSamplesOf,
-} from './costModel';
+import type { CostRates, Workload } from './costModel';
+import { StatusCost, statusCost } from './costAdvisor';
 
 const HOUR = 3_600_000;
 
@@ -59,7 +51,7 @@ export interface PipelineStatus {
   /** Why the job's runs could not be listed (a refused token, say); the runs are then empty. */
   runsError?: string;
   /** Event-driven against continuous at the observed rate, with run durations fitted to these runs. */
-  cost?: CostComparison;
+  cost?: StatusCost;
 }
 
 const EMPTY_COUNTS: Record<FileState, number> = {
@@ -170,7 +162,5 @@ export async function collectStatus(
     ...(backlogError !== undefined ? { backlogError } : {}),
   };
   if (!options.cost) return status;
-  const runModel = fitRunDuration(runSamplesOf(rows), DEFAULT_RUN_DURATION);
-  const workload = { ...options.cost.workload, eventsPerSecond: observedEventsPerSecond(rows) };
-  return { ...status, cost: compareModes(workload, options.cost.rates, runModel) };
+  return { ...status, cost: statusCost(rows, options.cost.rates, options.cost.workload) };
 }

@@ -78,12 +78,37 @@ describe('dashboard in headless Chromium', () => {
       expect(await page.locator('#products tr').count()).toBe(10);
       expect(await page.locator('#kpis').innerText()).toMatch(/40\s*records/);
       // The backlog timer ran at start: its report and its first point of the backlog over time.
-      expect(await page.locator('#backlog').innerText()).toMatch(/unfinished files/);
+      expect(await page.locator('#backlog').innerText()).toMatch(/report of \S+ \(\d+ s ago\)[\s\S]*unfinished files/);
       expect(await page.locator('#backlogChart rect.bar').count()).toBeGreaterThan(0);
-      // The cost advisor's comparison at the observed rate.
-      expect(await page.locator('#cost').innerText()).toMatch(
-        /event-driven[\s\S]*continuous[\s\S]*cheaper: /,
+      // The cost advisor at the observed rate: production's setting (not the local 10 s window), the
+      // setting it recommends for COST_FRESHNESS_TARGET_SECONDS (15 min), continuous; and the curve.
+      const costCard = await page.locator('#cost').innerText();
+      expect(costCard).toMatch(/production default setting[\s\S]*recommended ≤ 15 min[\s\S]*continuous/);
+      expect(costCard).toMatch(/60 s · 100 MB · 300 s/);
+      expect(costCard).toMatch(
+        /Recommended for a worst-case freshness within 15 min at the observed rate: Capture window \d+ s/,
       );
+      expect(await page.locator('#costCurve path.curve').count()).toBe(1);
+      expect(await page.locator('#costCurve rect.continuous').count()).toBe(1);
+      // Every chart shows its scale, and its category labels whole.
+      for (const chart of ['runs', 'byDay', 'backlogChart', 'costCurve']) {
+        const ticks = await page.locator(`#${chart} text.tick`).count();
+        expect({ chart, scale: ticks >= 3 }).toEqual({ chart, scale: true });
+      }
+      expect(await page.locator('#latency text.label').allTextContents()).toEqual([
+        'captured → triggered',
+        'triggered → submitted',
+        'submitted → run started',
+        'run started → run finished',
+        'captured → run finished',
+      ]);
+      expect(await page.locator('#files text.value').count()).toBe(7);
+      expect((await page.locator('#byCountry text.label').allTextContents()).sort()).toEqual([
+        'EIRE',
+        'France',
+        'United Kingdom',
+      ]);
+      expect(await page.locator('#byCountry text.value').count()).toBe(3);
       fs.mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
     } finally {

@@ -75,24 +75,6 @@ describe('CLI process, pipeline and jobs-api', () => {
     expect(none.stderr).toMatch(/no Capture files under nowhere\//);
   });
 
-  it('cost compares the two modes for a rate, and needs the rate', async () => {
-    const result = await cli(['cost', '--events-per-second', '5', '--price-per-dbu', '1', '--json'], {});
-    expect(result.code).toBe(0);
-    const comparison = JSON.parse(result.stdout);
-    expect(comparison).toMatchObject({
-      workload: { eventsPerSecond: 5, captureWindowSeconds: 60, batchWaitSeconds: 300, partitions: 4 },
-      eventDriven: { runsPerDay: 240, keepsUp: true },
-      continuous: { computeHoursPerDay: 24, costPerDay: 96 },
-      cheaper: 'eventDriven',
-    });
-    const text = await cli(['cost', '--events-per-second', '5'], {});
-    expect(text.stdout).toMatch(/At 5 events\/s \(432,000 a day\), per day:/);
-    expect(text.stdout).toMatch(/Cheaper here: event-driven/);
-    const missing = await cli(['cost'], {});
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/cost needs --events-per-second N/);
-  });
-
   it('jobs-api prints where it listens and stops on SIGTERM', async () => {
     const config = pipelineConfig(azurite().connectionString);
     const result = await cli(
