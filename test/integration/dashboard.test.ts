@@ -78,7 +78,9 @@ describe('dashboard in headless Chromium', () => {
       expect(await page.locator('#products tr').count()).toBe(10);
       expect(await page.locator('#kpis').innerText()).toMatch(/40\s*records/);
       // The backlog timer ran at start: its report and its first point of the backlog over time.
-      expect(await page.locator('#backlog').innerText()).toMatch(/report of \S+ \(\d+ s ago\)[\s\S]*unfinished files/);
+      expect(await page.locator('#backlog').innerText()).toMatch(
+        /report of \S+ \(\d+ s ago\)[\s\S]*unfinished files/,
+      );
       expect(await page.locator('#backlogChart rect.bar').count()).toBeGreaterThan(0);
       // The cost advisor at the observed rate: production's setting (not the local 10 s window), the
       // setting it recommends for COST_FRESHNESS_TARGET_SECONDS (15 min), continuous; and the curve.
