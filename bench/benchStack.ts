@@ -12,13 +12,32 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
+export interface BenchStackOptions {
+  /** Azurite keeps its data in the temp data dir instead of in memory (removed by `close`). */
+  azuriteOnDisk?: boolean;
+  /** With `azuriteOnDisk`: fills Azurite's data folder before Azurite starts on it. */
+  beforeAzurite?: (azuriteDir: string) => Promise<void>;
+}
+
 /** `settings` override the local defaults (Storage already points at the new Azurite). */
 export async function openBenchStack(
   name: string,
   settings: Record<string, string> = {},
+  options: BenchStackOptions = {},
 ): Promise<BenchStack> {
-  const azurite = await startAzurite();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${name}-`));
+  let azurite: Azurite;
+  try {
+    const location = path.join(dataDir, 'azurite');
+    if (options.azuriteOnDisk) {
+      fs.mkdirSync(location);
+      await options.beforeAzurite?.(location);
+    }
+    azurite = await startAzurite(options.azuriteOnDisk ? { location } : {});
+  } catch (error) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const config = loadConfig(
     {
       AzureWebJobsStorage: azurite.connectionString,
