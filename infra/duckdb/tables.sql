@@ -8,13 +8,7 @@ CREATE TABLE IF NOT EXISTS bronze_loaded_files (
   loaded_at TIMESTAMP
 );
 
--- The loader appends a file's decoded records here (only the columns that vary per record, which
--- keeps the native appends cheap), then moves them into bronze_order_events with the file's own.
-CREATE OR REPLACE TEMPORARY TABLE bronze_staging (
-  sequence_number BIGINT,
-  capture_offset STRING,
-  enqueued_time TIMESTAMP,
-  raw_body STRING,
-  utf8 BOOLEAN,
-  body_is_json BOOLEAN
-);
+-- The batch's checked records live only while its silver step runs, and locally that step is one
+-- transaction: a temporary table (shadowing the shared one) is never written to the database file.
+CREATE TEMPORARY TABLE IF NOT EXISTS checked_order_events AS
+SELECT * FROM main.checked_order_events LIMIT 0;

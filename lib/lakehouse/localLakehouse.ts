@@ -73,7 +73,6 @@ const SQL = {
   bridge: 'duckdb/bridge.sql',
   duckdbTables: 'duckdb/tables.sql',
   parse: 'duckdb/parse.sql',
-  bronze: 'duckdb/bronze.sql',
 } as const;
 
 /**
@@ -261,6 +260,7 @@ export class LocalLakehouse implements GoldSource {
     const loaded = await this.loadedFiles(files.map((f) => f.store.fileUrl(f.path)));
     const history = await this.connection.createAppender('bronze_loaded_files');
     const batchFiles = await this.connection.createAppender('batch_files');
+    const bronze = await this.connection.createAppender('bronze_order_events');
     const now = timestamp(Date.now());
     // Each file to load is decoded one ahead: the worker decodes the next while DuckDB moves this
     // one from staging into bronze.
@@ -286,7 +286,7 @@ export class LocalLakehouse implements GoldSource {
         let bytes = entry.previous?.bytes ?? 0;
         if (!entry.previous) {
           const decode = decodeOf(next++)!;
-          ({ records, bytes } = await this.loadFile(decode, entry, batchId, now, () => decodeOf(next)));
+          ({ records, bytes } = await this.loadFile(bronze, decode, entry, batchId, now, () => decodeOf(next)));
           history.appendVarchar(entry.url);
           history.appendBigInt(BigInt(records));
           history.appendBigInt(BigInt(bytes));
@@ -304,9 +304,11 @@ export class LocalLakehouse implements GoldSource {
         result.files.push({ file: entry.url, records, bytes, skipped: entry.previous !== undefined });
       }
       onFile(undefined);
+      bronze.closeSync();
       history.closeSync();
       batchFiles.closeSync();
     } catch (error) {
+      bronze.closeSync();
       history.closeSync();
       batchFiles.closeSync();
       // A file decoded ahead finishes before the error leaves, so the worker is free again.
@@ -315,31 +317,21 @@ export class LocalLakehouse implements GoldSource {
     }
   }
 
-  /** Appends one decoded file to bronze through the staging table. */
+  /** Appends one decoded file's records to bronze as its blocks arrive; the next file's decode starts after. */
   private async loadFile(
+    bronze: DuckDBAppender,
     decode: FileDecode,
     file: BatchFile,
     batchId: string,
-    now: DuckDBTimestampValue,
+    ingestedAt: DuckDBTimestampValue,
     startNext: () => void,
   ): Promise<{ records: number; bytes: number }> {
     const pathFormat = this.options.pathFormat ?? new CapturePathFormat();
     const partitionId = pathFormat.matches(file.path) ? pathFormat.parse(file.path).partitionId : null;
-    const staging = await this.connection.createAppender('bronze_staging');
-    let records: number;
-    try {
-      decode.drainInto((columns) => appendStagedColumns(staging, columns));
-      records = await decode.done;
-    } finally {
-      staging.closeSync();
-    }
+    const constants = { batchId, filePath: decode.url, partitionId, ingestedAt };
+    decode.drainInto((columns) => appendBronzeColumns(bronze, columns, constants));
+    const records = await decode.done;
     startNext();
-    await this.runFile('bronze', {
-      batch_id: batchId,
-      file_path: decode.url,
-      partition_id: partitionId,
-      ingested_at: now,
-    });
     return { records, bytes: decode.bytes };
   }
 
@@ -494,33 +486,51 @@ function emptyBatchResult(batchId: string): BatchResult {
   };
 }
 
-const STAGING_TYPES = [BIGINT, VARCHAR, TIMESTAMP, VARCHAR, BOOLEAN, BOOLEAN];
+/** bronze_order_events' columns, in order (infra/databricks/sql/tables.sql). */
+const BRONZE_TYPES = [VARCHAR, VARCHAR, VARCHAR, BIGINT, VARCHAR, TIMESTAMP, TIMESTAMP, VARCHAR, VARCHAR, BOOLEAN];
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
 
-/** Appends decoded records to bronze_staging a column chunk at a time (far fewer native calls). */
-function appendStagedColumns(staging: DuckDBAppender, columns: BronzeColumns): void {
+/** What every record of one file shares in bronze. */
+interface FileColumns {
+  batchId: string;
+  filePath: string;
+  partitionId: string | null;
+  ingestedAt: DuckDBTimestampValue;
+}
+
+/**
+ * Appends decoded records to bronze a column chunk at a time (far fewer native calls than rows).
+ * Straight into the table: a staging table and an INSERT … SELECT per file copied every body twice.
+ */
+function appendBronzeColumns(bronze: DuckDBAppender, columns: BronzeColumns, file: FileColumns): void {
   const total = columns.bodies.length;
   for (let start = 0; start < total; start += CHUNK_ROWS) {
     const end = Math.min(total, start + CHUNK_ROWS);
     const n = end - start;
     const enqueued: (DuckDBTimestampValue | null)[] = new Array(n);
     const sequence: bigint[] = new Array(n);
+    const encoding: string[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const ms = columns.enqueuedMs[start + i];
       enqueued[i] = Number.isNaN(ms) ? null : timestamp(ms);
       sequence[i] = BigInt(columns.sequenceNumbers[start + i]);
+      encoding[i] = columns.utf8[start + i] ? 'utf8' : 'base64';
     }
-    const chunk = DuckDBDataChunk.create(STAGING_TYPES, n);
+    const chunk = DuckDBDataChunk.create(BRONZE_TYPES, n);
     chunk.setColumns([
+      new Array<string>(n).fill(file.batchId),
+      new Array<string>(n).fill(file.filePath),
+      new Array<string | null>(n).fill(file.partitionId),
       sequence,
       columns.offsets.slice(start, end),
       enqueued,
+      new Array<DuckDBTimestampValue>(n).fill(file.ingestedAt),
       columns.bodies.slice(start, end),
-      columns.utf8.slice(start, end),
+      encoding,
       columns.isJson.slice(start, end),
     ]);
-    staging.appendDataChunk(chunk);
+    bronze.appendDataChunk(chunk);
   }
 }
 

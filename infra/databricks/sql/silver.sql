@@ -201,19 +201,26 @@ WHERE c.batch_id = :batch_id AND c.rule IS NOT NULL
 -- Per file and rule: records that reached the rule and passed (a delete passes the rules of after's
 -- columns), and failed. A file is judged once: a file that already has rows (this batch's earlier
 -- attempt, or an earlier batch) adds none, so totals over batches never count a record twice.
+-- The batch's records are counted per (file, first failed rule) once, then spread over the seven
+-- rules: a join of every record with every rule it reached cost seven passes over the batch.
 INSERT INTO dq_metrics (batch_id, file_path, rule, passed, failed, measured_at)
 SELECT
   :batch_id,
   f.file_path,
   rules.rule,
-  count(CASE WHEN c.sequence_number IS NOT NULL AND (c.rule_order IS NULL OR c.rule_order > rules.rule_order) THEN 1 END),
-  count(CASE WHEN c.rule_order = rules.rule_order THEN 1 END),
+  CAST(coalesce(sum(CASE WHEN c.rule_order IS NULL OR c.rule_order > rules.rule_order THEN c.records END), 0) AS BIGINT),
+  CAST(coalesce(sum(CASE WHEN c.rule_order = rules.rule_order THEN c.records END), 0) AS BIGINT),
   now()
 FROM (SELECT DISTINCT file_path FROM batch_files WHERE batch_id = :batch_id) f
 CROSS JOIN (VALUES ('json', 1), ('op', 2), ('lsn', 3), ('key', 4), ('price', 5), ('quantity', 6), ('date', 7))
   AS rules (rule, rule_order)
-LEFT JOIN checked_order_events c
-  ON c.batch_id = :batch_id AND c.file_path = f.file_path AND (c.rule_order IS NULL OR c.rule_order >= rules.rule_order)
+LEFT JOIN (
+  SELECT file_path, rule_order, count(*) AS records
+  FROM checked_order_events
+  WHERE batch_id = :batch_id
+  GROUP BY file_path, rule_order
+) c
+  ON c.file_path = f.file_path
 WHERE NOT EXISTS (SELECT 1 FROM dq_metrics m WHERE m.file_path = f.file_path)
 GROUP BY f.file_path, rules.rule, rules.rule_order;
 
