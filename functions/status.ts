@@ -1,7 +1,7 @@
 import { app } from '@azure/functions';
 import { functionsStatus } from '../lib/host/functionsRuntime';
 
-/** `GET /api/status` (function key): files by state, latency per stage, runs, from the ledger and Jobs API. */
+/** `GET /api/status` (function key): the ledger, the job's runs, the backlog timer's stored report and cost advice. */
 app.http('status', {
   methods: ['GET'],
   authLevel: 'function',

@@ -9,6 +9,14 @@ cd "${BASH_SOURCE[0]%/*}/../.."
   printf 'predown: no DATABRICKS_HOST in this environment: the bundle cannot be destroyed\n' >&2
   exit 1
 }
+# azd down deletes the whole resource group. The PAT fallback's vault must sit in it (the Bicep
+# references it there), and it is yours, not the template's: stop unless told to delete it too.
+if [[ -n ${keyVaultName:-} && ${ORDERS_DOWN_FORCE:-} != true ]]; then
+  printf 'predown: azd down would delete the resource group %s with your Key Vault %s in it;\n' \
+    "${resourceGroupName:-?}" "$keyVaultName" >&2
+  printf 'predown: move the vault first, or run azd env set ORDERS_DOWN_FORCE true and azd down again\n' >&2
+  exit 1
+fi
 catalog=${databricksCatalog:-main}
 schema=${databricksSchema:-orders}
 (cd infra/databricks &&

@@ -1,7 +1,9 @@
 // Continuous mode straight from Event Hubs (off by default): the Lakeflow pipeline reads the hub over
 // its Kafka endpoint with the Databricks Access Connector's identity (a Unity Catalog service
-// credential), under a consumer group named for it (the pipeline's kafka.group.id), apart from the
-// $Default group. Only a data role, only on this hub.
+// credential). Only a data role, only on this hub. The consumer group below names the pipeline's
+// reader for AMQP tools and the portal; Kafka clients' groups (the pipeline's kafka.group.id, the
+// same name) are created by Event Hubs on first use and kept apart from these (Event Hubs for Kafka
+// FAQ), so the pipeline does not depend on this resource.
 // Consumer groups: https://learn.microsoft.com/azure/event-hubs/event-hubs-features#consumer-groups
 // (Microsoft.EventHub/namespaces/eventhubs/consumergroups, API 2024-01-01).
 

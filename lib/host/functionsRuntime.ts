@@ -3,6 +3,7 @@ import { backlogSettings, databricksAuth, statusCost, warehouseSettings } from '
 import type { BacklogReport, OrchestrationWatch } from '../operate/backlog';
 import type { GoldAnswer, GoldCache } from '../operate/goldReport';
 import type { PipelineStatus } from '../operate/status';
+import type { ReportStore } from '../operate/reportStore';
 import type { OrderEventSink } from '../publish/orderPublisher';
 import { TriggerOutcome, recordCaptureFile } from '../pipeline/captureRecording';
 import { PipelinePorts } from '../pipeline/pipelineActions';
@@ -14,6 +15,13 @@ import { FileRef } from '../pipeline/pipelineDecision';
  */
 let config: AppConfig | undefined;
 let ports: Promise<PipelinePorts> | undefined;
+let reports: Promise<ReportStore> | undefined;
+
+/** One report store per instance: the status API is polled, and each new store creates its table. */
+function functionsReports(): Promise<ReportStore> {
+  reports ??= import('./pipelinePorts').then(({ reportStore }) => reportStore(functionsConfig()));
+  return reports;
+}
 
 export function functionsConfig(): AppConfig {
   if (!config) {
@@ -95,7 +103,7 @@ export async function functionsBacklog(
 ): Promise<BacklogReport> {
   const settings = functionsConfig();
   const ports = await functionsPorts();
-  const [{ runBacklog }, { backlogPorts, reportStore }, { publishReport }, { captureStoreForConnection }] =
+  const [{ runBacklog }, { backlogPorts }, { publishReport }, { captureStoreForConnection }] =
     await Promise.all([
       import('../operate/backlog'),
       import('./pipelinePorts'),
@@ -112,7 +120,7 @@ export async function functionsBacklog(
     ),
     backlogSettings(settings),
   );
-  await publishReport(report, log, reportStore(settings));
+  await publishReport(report, log, await functionsReports());
   return report;
 }
 
@@ -145,14 +153,10 @@ export function functionsSink(): Promise<OrderEventSink> {
  * job's runs, the timer's stored report and the cost comparison (gold: functionsGold).
  */
 export async function functionsStatus(now = Date.now()): Promise<PipelineStatus> {
-  const settings = functionsConfig();
-  const [{ collectStatus }, { reportStore }] = await Promise.all([
-    import('../operate/status'),
-    import('./pipelinePorts'),
-  ]);
+  const { collectStatus } = await import('../operate/status');
   return collectStatus(
-    { ...(await functionsPorts()), reports: reportStore(settings) },
-    { now, cost: statusCost(settings) },
+    { ...(await functionsPorts()), reports: await functionsReports() },
+    { now, cost: statusCost(functionsConfig()) },
   );
 }
 

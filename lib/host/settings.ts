@@ -87,6 +87,8 @@ export function statusCost(config: AppConfig): {
       captureWindowSeconds: config.CAPTURE_WINDOW_SECONDS,
       captureSizeBytes: config.CAPTURE_SIZE_LIMIT_BYTES,
       batchWaitSeconds: config.BATCH_WAIT_SECONDS,
+      batchMaxFiles: config.BATCH_MAX_FILES,
+      batchMaxBytes: config.BATCH_MAX_BYTES,
       bytesPerEvent: 350,
     },
   };

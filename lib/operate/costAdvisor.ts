@@ -180,8 +180,12 @@ export function frontierOf(options: SettingOption[]): FrontierPoint[] {
   return points;
 }
 
-function continuousFor(rates: CostRates, grid: SettingsGrid): ModeEstimate {
-  return continuousEstimate(rates, Math.min(...grid.captureWindowSeconds));
+/**
+ * Continuous mode at its own best: it reads Capture with the shortest window Event Hubs allows,
+ * whatever window the event-driven grid was pinned to.
+ */
+function continuousFor(rates: CostRates): ModeEstimate {
+  return continuousEstimate(rates, CAPTURE_LIMITS.windowSeconds.min);
 }
 
 function adviceFrom(
@@ -190,10 +194,9 @@ function adviceFrom(
   rates: CostRates,
   runModel: RunDurationModel,
   targetSeconds: number,
-  grid: SettingsGrid,
 ): Advice {
   const recommended = cheapestWithin(options, targetSeconds);
-  const continuous = continuousFor(rates, grid);
+  const continuous = continuousFor(rates);
   const continuousMeetsTarget = continuous.freshness.worstSeconds <= targetSeconds;
   let cheaper: Advice['cheaper'] = null;
   if (recommended && continuousMeetsTarget)
@@ -227,7 +230,6 @@ export function advise(
     rates,
     runModel,
     targetSeconds,
-    grid,
   );
 }
 
@@ -249,7 +251,7 @@ export function costCurve(
       recommended: cheapestWithin(options, targetSeconds),
     })),
     fastest: fastestOf(options),
-    continuous: continuousFor(rates, grid),
+    continuous: continuousFor(rates),
     frontier: frontierOf(options),
   };
 }
@@ -318,7 +320,7 @@ export function statusCost(
       runModel,
     ),
     settingSource: configured ? 'configured' : 'production default',
-    advice: adviceFrom(options, traffic, rates, runModel, rates.freshnessTargetSeconds, grid),
+    advice: adviceFrom(options, traffic, rates, runModel, rates.freshnessTargetSeconds),
     frontier: frontierOf(options),
   };
 }

@@ -33,6 +33,11 @@ export interface CostRates {
 export interface RunDurationModel {
   fixedSeconds: number;
   secondsPerMillionEvents: number;
+  /**
+   * Fitted to measured runs, whose start_time → end_time span (Jobs API) includes the compute's
+   * start-up: the estimate must not add COST_JOB_STARTUP_SECONDS again.
+   */
+  includesStartup?: boolean;
   /** Where the figures come from: the runs they were fitted to, or "default". */
   source: string;
 }
@@ -102,7 +107,13 @@ export function fitRunDuration(
   if (samples.length < 2 || distinct.size < 2) {
     if (samples.length === 0) return fallback;
     const mean = samples.reduce((n, s) => n + s.seconds, 0) / samples.length;
-    return { ...fallback, fixedSeconds: mean, source: `${samples.length} measured run(s), one size` };
+    // One size cannot separate fixed from per-event time: the mean is the whole run.
+    return {
+      fixedSeconds: mean,
+      secondsPerMillionEvents: 0,
+      includesStartup: true,
+      source: `${samples.length} measured run(s), one size`,
+    };
   }
   const n = samples.length;
   const mx = samples.reduce((a, s) => a + s.events, 0) / n;
@@ -113,6 +124,7 @@ export function fitRunDuration(
   return {
     fixedSeconds: Math.max(0, my - slope * mx),
     secondsPerMillionEvents: slope * 1e6,
+    includesStartup: true,
     source: `${n} measured runs`,
   };
 }
@@ -145,7 +157,7 @@ export function eventDrivenEstimate(
   runModel: RunDurationModel,
 ): EventDrivenEstimate {
   const rate = Math.max(0, w.eventsPerSecond);
-  const startup = rates.jobStartupSeconds;
+  const startup = runModel.includesStartup ? 0 : rates.jobStartupSeconds;
   const perEvent = runModel.secondsPerMillionEvents / 1e6;
   const partitionBytesPerSecond = (rate * w.bytesPerEvent) / w.partitions;
   const fileSeconds = Math.min(

@@ -36,6 +36,10 @@ function fmt(v) {
   if (a >= 10 || Number.isInteger(v)) return String(Math.round(v));
   return String(Number(v.toFixed(a >= 1 ? 1 : 2)));
 }
+/** A figure with fixed decimals, or a dash for a missing or infinite one (JSON turns Infinity into null). */
+function fixed(v, digits) {
+  return v === null || v === undefined || !isFinite(v) ? '–' : Number(v).toFixed(digits);
+}
 /** The axis maximum: the value rounded up to 1, 2, 2.5 or 5 times a power of ten. */
 function niceMax(max) {
   if (!(max > 0)) return 1;
@@ -197,10 +201,10 @@ function costTable(c) {
   let out = '<tr><th>' + esc(fmt(c.workload.eventsPerSecond)) + ' events/s, per day</th>' +
     cols.map((col) => '<th>' + esc(col.head) + '</th>').join('') + '<th>continuous</th></tr>' +
     row('window · size · wait', (col) => settingText(col.setting), 'always on') +
-    row('runs', (col) => col.estimate.runsPerDay.toFixed(0), '–') +
-    row('compute hours', (col) => col.estimate.computeHoursPerDay.toFixed(2), k.computeHoursPerDay.toFixed(2)) +
-    row('DBUs', (col) => col.estimate.dbusPerDay.toFixed(1), k.dbusPerDay.toFixed(1)) +
-    row('cost', (col) => col.estimate.costPerDay.toFixed(2), k.costPerDay.toFixed(2)) +
+    row('runs', (col) => fixed(col.estimate.runsPerDay, 0), '–') +
+    row('compute hours', (col) => fixed(col.estimate.computeHoursPerDay, 2), fixed(k.computeHoursPerDay, 2)) +
+    row('DBUs', (col) => fixed(col.estimate.dbusPerDay, 1), fixed(k.dbusPerDay, 1)) +
+    row('cost', (col) => fixed(col.estimate.costPerDay, 2), fixed(k.costPerDay, 2)) +
     row('worst-case freshness', (col) => seconds(col.estimate.freshness.worstSeconds), seconds(k.freshness.worstSeconds));
   let note;
   if (!advice) {
@@ -208,7 +212,7 @@ function costTable(c) {
   } else if (r) {
     note = 'Recommended for a worst-case freshness within ' + seconds(advice.targetSeconds) + ' at the observed rate: Capture window ' +
       r.setting.captureWindowSeconds + ' s, Capture size limit ' + fmt(r.setting.captureSizeBytes / 1048576) + ' MB, BATCH_WAIT_SECONDS ' +
-      r.setting.batchWaitSeconds + ' (' + r.estimate.costPerDay.toFixed(2) + ' a day; continuous ' + k.costPerDay.toFixed(2) + ').' +
+      r.setting.batchWaitSeconds + ' (' + fixed(r.estimate.costPerDay, 2) + ' a day; continuous ' + fixed(k.costPerDay, 2) + ').' +
       (advice.cheaper === 'continuous' ? ' Continuous mode is cheaper within it.' : '');
   } else {
     note = 'No allowed setting reaches ' + seconds(advice.targetSeconds) + (advice.fastest ? '; the best is ' +
@@ -275,7 +279,7 @@ async function loadGold(fresh) {
   draw('byDay', columnChart(gold.byDay.map((d) => ({ label: d.date.slice(5), values: [d.revenue] })), { unit: 'revenue (£)' }));
   draw('byCountry', barList(gold.byCountry.map((c) => ({ label: c.country, values: [c.revenue] }))));
   document.getElementById('products').innerHTML = '<tr><th>product</th><th>units</th><th>revenue</th></tr>' +
-    gold.topProducts.map((p) => '<tr><td>' + esc(p.productName) + '</td><td>' + p.units + '</td><td>£' + p.revenue.toFixed(2) + '</td></tr>').join('');
+    gold.topProducts.map((p) => '<tr><td>' + esc(p.productName) + '</td><td>' + esc(fmt(p.units)) + '</td><td>£' + esc(fixed(p.revenue, 2)) + '</td></tr>').join('');
 }
 async function refresh() {
   let status;
@@ -293,17 +297,17 @@ async function refresh() {
     kpi('unfinished files', b ? b.unfinished.files : '–') +
     kpi('freshness (s)', b && b.freshnessSeconds !== null ? b.freshnessSeconds : '–') +
     kpi('dead-lettered', b ? b.deadLettered.files : status.files.deadLettered) +
-    (status.cost ? kpi('est. cost / day', '$' + status.cost.eventDriven.costPerDay.toFixed(2)) : '');
+    (status.cost ? kpi('est. cost / day', '$' + fixed(status.cost.eventDriven.costPerDay, 2)) : '');
   draw('files', barList(Object.entries(status.files).map(([label, v]) => ({ label, values: [v] })), { unit: 'files' }));
   draw('runs', columnChart(status.runs.perHour.map((h) => ({ label: h.hour.slice(11, 16), values: [h.runs] })), { unit: 'runs' }));
   const stage = (name) => STAGE[name] || name;
   draw('latency', barList(status.latency.map((l) => ({ label: stage(l.from) + ' → ' + stage(l.to), values: [l.p50Seconds, l.p95Seconds] })), { series: ['p50', 'p95'], unit: 's' }));
   draw('backlogChart', columnChart((status.backlogHistory ?? []).map((p) => ({ label: p.at.slice(11, 16), values: [p.files] })), { unit: 'unfinished files' }));
   document.getElementById('backlog').innerHTML = b
-    ? '<p>report of ' + b.at + ' (' + (status.backlogAgeSeconds ?? '–') + ' s ago)</p>' +
+    ? '<p>' + esc('report of ' + b.at + ' (' + (status.backlogAgeSeconds ?? '–') + ' s ago)') + '</p>' +
       (status.backlogError ? '<p class="alert">' + esc(status.backlogError) + '</p>' : '') +
-      '<p>' + b.unfinished.files + ' unfinished files (' + b.unfinished.bytes + ' bytes), oldest ' + (b.unfinished.oldestAgeSeconds ?? '–') +
-      ' s; runs ' + (b.runs ? 'active ' + b.runs.active + ', queued ' + b.runs.queued : 'unknown') + '; lost events re-triggered ' + b.lostEvents.found + '</p>' +
+      '<p>' + esc(b.unfinished.files + ' unfinished files (' + b.unfinished.bytes + ' bytes), oldest ' + (b.unfinished.oldestAgeSeconds ?? '–') +
+      ' s; runs ' + (b.runs ? 'active ' + b.runs.active + ', queued ' + b.runs.queued : 'unknown') + '; lost events re-triggered ' + b.lostEvents.found) + '</p>' +
       b.alerts.map((a) => '<p class="alert">' + esc(a) + '</p>').join('')
     : '<p>no backlog report yet</p>' + (status.backlogError ? '<p class="alert">' + esc(status.backlogError) + '</p>' : '');
   document.getElementById('cost').innerHTML = costTable(status.cost);

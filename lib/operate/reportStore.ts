@@ -31,15 +31,26 @@ const MAX_POINTS = 1440;
 const MAX_RETRIGGERED = 100;
 /** Table Storage strings are at most 64 KiB of UTF-16: 32K characters, less a margin. */
 const CHUNK_CHARS = 30_000;
+/** An entity holds at most 1 MiB and 255 properties: 20 chunks of 30K characters stay under both. */
+const MAX_CHUNKS = 20;
+/** Error and alert texts kept in the stored report (a Spark error can run to 32K characters). */
+const MAX_TEXT = 2_000;
 
-/** The stored report: the day's points up to and including this one, and a bounded path list. */
+function cut(text: string): string;
+function cut(text: string | null): string | null;
+function cut(text: string | null): string | null {
+  return text !== null && text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text;
+}
+
+/**
+ * The stored report: the points of the day before the newest, in time order whatever order the
+ * writers' clocks put them in, and a report whose lists and texts are bounded.
+ */
 export function nextStoredReport(previous: StoredReport | null, report: BacklogReport): StoredReport {
-  const at = Date.parse(report.at);
-  const history = (previous?.history ?? []).filter((p) => {
-    const t = Date.parse(p.at);
-    return t > at - DAY_MS && t < at;
-  });
-  history.push({ at: report.at, files: report.unfinished.files, bytes: report.unfinished.bytes });
+  const byTime = new Map((previous?.history ?? []).map((p) => [p.at, p]));
+  byTime.set(report.at, { at: report.at, files: report.unfinished.files, bytes: report.unfinished.bytes });
+  const points = [...byTime.values()].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  const newest = Date.parse(points[points.length - 1].at);
   return {
     report: {
       ...report,
@@ -47,25 +58,80 @@ export function nextStoredReport(previous: StoredReport | null, report: BacklogR
         ...report.lostEvents,
         retriggered: report.lostEvents.retriggered.slice(0, MAX_RETRIGGERED),
       },
+      deadLettered: {
+        ...report.deadLettered,
+        newest: report.deadLettered.newest.map((d) => ({ path: d.path, error: cut(d.error) })),
+      },
+      alerts: report.alerts.map((a) => cut(a)),
+      pipeline: report.pipeline && {
+        ...report.pipeline,
+        pauseReason: cut(report.pipeline.pauseReason),
+        lastPlatformError: cut(report.pipeline.lastPlatformError),
+      },
     },
-    history: history.slice(-MAX_POINTS),
+    history: points.filter((p) => Date.parse(p.at) > newest - DAY_MS).slice(-MAX_POINTS),
   };
 }
 
-/**
- * One row of the ledger's state table, the JSON split over as many string properties as it needs
- * (an entity holds up to 1 MiB; a day of points at one a minute is about 60 KB).
- */
+/** Splits text into pieces of at most `size` characters, never between the halves of a surrogate pair. */
+export function chunksOf(text: string, size: number): string[] {
+  const chunks: string[] = [];
+  for (let start = 0; start < text.length;) {
+    let end = Math.min(text.length, start + size);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+    chunks.push(text.slice(start, end));
+    start = end;
+  }
+  return chunks;
+}
+
+/** A stored row as read back: checked, since a hand edit or another version may have written it. */
+function isStoredReport(value: unknown): value is StoredReport {
+  const stored = value as { report?: { at?: unknown }; history?: unknown } | null;
+  return (
+    typeof stored === 'object' &&
+    stored !== null &&
+    typeof stored.report === 'object' &&
+    stored.report !== null &&
+    typeof stored.report.at === 'string' &&
+    Array.isArray(stored.history)
+  );
+}
+
+/** The stored row is there but is not a report this version can read. */
+export class UnreadableReportError extends Error {
+  constructor(
+    readonly table: string,
+    detail: string,
+  ) {
+    super(`the backlog report in table ${table} is ${detail}`);
+    this.name = 'UnreadableReportError';
+  }
+}
+
+/** One row of the ledger's state table, the JSON split over as many string properties as it needs. */
 export class TableReportStore implements ReportStore {
   private ready?: Promise<unknown>;
 
   constructor(private readonly table: TableClient) {}
 
   async write(report: BacklogReport): Promise<void> {
-    const json = JSON.stringify(nextStoredReport(await this.read(), report));
-    const chunks: Record<string, string> = {};
-    for (let i = 0; i * CHUNK_CHARS < json.length; i++)
-      chunks[`json${i}`] = json.slice(i * CHUNK_CHARS, (i + 1) * CHUNK_CHARS);
+    let previous: StoredReport | null = null;
+    try {
+      previous = await this.read();
+    } catch (error) {
+      // An unreadable row would fail every later run of the timer: the new report replaces it.
+      if (!(error instanceof UnreadableReportError)) throw error;
+    }
+    const stored = nextStoredReport(previous, report);
+    let json = JSON.stringify(stored);
+    // The report's texts are bounded; what is left to give is the oldest points.
+    while (json.length > MAX_CHUNKS * CHUNK_CHARS && stored.history.length > 1) {
+      stored.history.splice(0, Math.ceil(stored.history.length / 4));
+      json = JSON.stringify(stored);
+    }
+    const chunks = Object.fromEntries(chunksOf(json, CHUNK_CHARS).map((chunk, i) => [`json${i}`, chunk]));
     // Replace, not merge: a shorter report must not keep the tail chunks of a longer one.
     await this.table.upsertEntity(
       { partitionKey: 'backlog', rowKey: 'report', chunks: Object.keys(chunks).length, ...chunks },
@@ -74,7 +140,11 @@ export class TableReportStore implements ReportStore {
   }
 
   async read(): Promise<StoredReport | null> {
-    await (this.ready ??= this.table.createTable());
+    // A failed create is tried again on the next read, not cached.
+    await (this.ready ??= this.table.createTable().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    }));
     let row: Record<string, unknown>;
     try {
       row = await this.table.getEntity<Record<string, unknown>>('backlog', 'report');
@@ -85,13 +155,14 @@ export class TableReportStore implements ReportStore {
     const count = typeof row.chunks === 'number' ? row.chunks : 0;
     let json = '';
     for (let i = 0; i < count; i++) json += String(row[`json${i}`] ?? '');
+    let parsed: unknown;
     try {
-      return JSON.parse(json) as StoredReport;
+      parsed = JSON.parse(json);
     } catch (error) {
-      throw new Error(
-        `the backlog report in table ${this.table.tableName} is not valid JSON: ${errorMessage(error)}`,
-      );
+      throw new UnreadableReportError(this.table.tableName, `not valid JSON: ${errorMessage(error)}`);
     }
+    if (!isStoredReport(parsed)) throw new UnreadableReportError(this.table.tableName, 'not a stored report');
+    return parsed;
   }
 }
 

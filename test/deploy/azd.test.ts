@@ -44,6 +44,8 @@ const BUILTINS = [
 ];
 /** What azd itself puts in the environment (the Bicep's outputs aside). */
 const AZD_VARIABLES = ['AZURE_ENV_NAME', 'AZURE_LOCATION', 'AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP'];
+/** Switches a deployer sets with `azd env set`; each is documented in the README's deploy section. */
+const OPERATOR_SWITCHES = ['ORDERS_SKIP_ROLE_CHECK', 'ORDERS_DOWN_FORCE'];
 /** Bash's own variables. */
 const SHELL_VARIABLES = ['BASH_SOURCE', 'BASH_REMATCH', 'IFS'];
 
@@ -455,6 +457,10 @@ function deploySection(): string {
 }
 
 describe('azure.yaml (azd up / azd down)', () => {
+  it('documents every switch a deployer may set in the README', () => {
+    for (const name of OPERATOR_SWITCHES) expect(deploySection()).toMatch(new RegExp(`\\b${name}\\b`));
+  });
+
   it('parses and provisions infra/main with Bicep, its parameters from infra/main.bicepparam only', () => {
     expect(azureYaml.name).toBe('orders-pipeline');
     expect(azureYaml.infra).toEqual({ provider: 'bicep', path: 'infra', module: 'main' });
@@ -539,7 +545,13 @@ describe('azd hooks (infra/azd)', () => {
   it.each([...analyses.keys()].map((f) => [path.relative(REPO_ROOT, f), f]))(
     '%s reads only Bicep outputs, main.bicepparam variables, azd variables and what the hooks keep',
     (_, file) => {
-      const known = new Set([...outputs, ...paramEnvironment, ...AZD_VARIABLES, ...hookState]);
+      const known = new Set([
+        ...outputs,
+        ...paramEnvironment,
+        ...AZD_VARIABLES,
+        ...hookState,
+        ...OPERATOR_SWITCHES,
+      ]);
       expect({ file, unknown: unknownVariables(analyses.get(file)!, known) }).toEqual({ file, unknown: [] });
     },
   );

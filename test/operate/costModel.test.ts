@@ -163,5 +163,27 @@ describe('cost model', () => {
     expect(model.secondsPerMillionEvents).toBeCloseTo(33.75, 6);
     expect(model.fixedSeconds).toBeCloseTo(16.25, 6);
     expect(fitRunDuration([], RUN)).toBe(RUN);
+    // One size: the mean is the whole run (no per-event time on top).
+    expect(fitRunDuration([{ events: 5, seconds: 90 }], RUN)).toMatchObject({
+      fixedSeconds: 90,
+      secondsPerMillionEvents: 0,
+      includesStartup: true,
+    });
+  });
+
+  it('does not add the start-up to measured runs: their start_time → end_time span holds it already', () => {
+    const measured = { fixedSeconds: 90, secondsPerMillionEvents: 0, includesStartup: true, source: 'test' };
+    const w = workload(5, { batchWaitSeconds: 0 });
+    const e = eventDrivenEstimate(w, RATES, measured);
+    const byDefault = eventDrivenEstimate(w, RATES, { ...measured, includesStartup: false });
+    // Billed per run: 90 s measured, not 90 + the configured start-up.
+    expect((e.computeHoursPerDay * 3600) / e.runsPerDay).toBeCloseTo(90, 6);
+    expect((byDefault.computeHoursPerDay * 3600) / byDefault.runsPerDay).toBeCloseTo(
+      90 + RATES.jobStartupSeconds,
+      6,
+    );
+    expect(byDefault.freshness.worstSeconds - e.freshness.worstSeconds).toBeGreaterThanOrEqual(
+      RATES.jobStartupSeconds,
+    );
   });
 });

@@ -200,6 +200,12 @@ describe('dashboard charts', () => {
       /this setting<\/th>[\s\S]*cheaper: event-driven\./,
     );
     expect(charts.costTable(undefined)).toBe('<tr><td>no figures yet</td></tr>');
+    // Infinity arrives as null (JSON): a dash, not a TypeError that stops the page's refresh.
+    const infinite = JSON.parse(
+      JSON.stringify({ ...older, eventDriven: { ...older.eventDriven, runsPerDay: Infinity } }),
+    );
+    expect(infinite.eventDriven.runsPerDay).toBeNull();
+    expect(charts.costTable(infinite)).toMatch(/<td>runs<\/td><td>–<\/td>/);
   });
 
   it('the page embeds these functions, and its policy allows exactly its script', () => {

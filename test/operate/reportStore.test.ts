@@ -1,5 +1,12 @@
 import { BacklogReport } from '../../lib/operate/backlog';
-import { StoredReport, TableReportStore, nextStoredReport, reportView } from '../../lib/operate/reportStore';
+import {
+  StoredReport,
+  TableReportStore,
+  UnreadableReportError,
+  chunksOf,
+  nextStoredReport,
+  reportView,
+} from '../../lib/operate/reportStore';
 import { storageTableClient } from '../../lib/ledger/ledger';
 import { useAzurite } from '../support/azurite';
 
@@ -40,10 +47,37 @@ describe('the stored backlog report', () => {
     expect(next.report.lostEvents).toEqual({ found: 250, retriggered: lost.slice(0, 100) });
   });
 
-  it('drops points from a clock that went back, so the history stays in order', () => {
+  it('keeps the day’s points in time order when a writer’s clock is behind', () => {
     const first = nextStoredReport(null, report(T, 1));
-    const back = nextStoredReport(first, report(T - MINUTE, 2));
-    expect(back.history.map((p) => p.files)).toEqual([2]);
+    const behind = nextStoredReport(first, report(T - MINUTE, 2));
+    expect(behind.history.map((p) => p.files)).toEqual([2, 1]);
+    const again = nextStoredReport(behind, report(T, 3));
+    expect(again.history.map((p) => p.files)).toEqual([2, 3]);
+  });
+
+  it('bounds the texts a report carries: errors and alerts of any length fit in one entity', () => {
+    const long = 'e'.repeat(32_000);
+    const big = {
+      ...report(T, 20),
+      deadLettered: {
+        files: 20,
+        newest: Array.from({ length: 20 }, (_, i) => ({ path: `p${i}`, error: long })),
+      },
+      alerts: [long, long],
+    };
+    const stored = nextStoredReport(null, big);
+    expect(stored.report.deadLettered.newest.every((d) => d.error.length === 2001)).toBe(true);
+    expect(stored.report.alerts.map((a) => a.length)).toEqual([2001, 2001]);
+    expect(JSON.stringify(stored).length).toBeLessThan(60_000);
+  });
+
+  it('never splits a surrogate pair between two chunks', () => {
+    const text = 'x' + '😀'.repeat(20);
+    for (const size of [2, 3, 7]) {
+      const chunks = chunksOf(text, size);
+      expect(chunks.join('')).toBe(text);
+      for (const chunk of chunks) expect(/[\ud800-\udbff]$|^[\udc00-\udfff]/.test(chunk)).toBe(false);
+    }
   });
 
   it('gives the status its age in seconds, never negative', () => {
@@ -83,18 +117,23 @@ describe('the stored backlog report', () => {
       expect((await store.read())!.history.map((p) => p.files)).toEqual([1, 2]);
     });
 
-    it('names the table when the stored row is not JSON', async () => {
+    it('names the table when the stored row cannot be read, and the next report replaces it', async () => {
       const client = table('reportsCorrupt');
       await client.createTable();
-      await client.upsertEntity({
-        partitionKey: 'backlog',
-        rowKey: 'report',
-        chunks: 1,
-        json0: '{"report":',
-      });
-      await expect(new TableReportStore(client).read()).rejects.toThrow(
-        /backlog report in table reportsCorrupt is not valid JSON/,
-      );
+      const store = new TableReportStore(client);
+      for (const [json0, detail] of [
+        ['{"report":', /backlog report in table reportsCorrupt is not valid JSON/],
+        [
+          '{"report":{"at":"x"},"history":{}}',
+          /backlog report in table reportsCorrupt is not a stored report/,
+        ],
+      ] as const) {
+        await client.upsertEntity({ partitionKey: 'backlog', rowKey: 'report', chunks: 1, json0 }, 'Replace');
+        await expect(store.read()).rejects.toThrow(UnreadableReportError);
+        await expect(store.read()).rejects.toThrow(detail);
+        await store.write(report(T, 4));
+        expect((await store.read())!.history.map((p) => p.files)).toEqual([4]);
+      }
     });
   });
 });
