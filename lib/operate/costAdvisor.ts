@@ -224,13 +224,7 @@ export function advise(
   targetSeconds: number,
   grid: SettingsGrid = DEFAULT_GRID,
 ): Advice {
-  return adviceFrom(
-    evaluateGrid(traffic, rates, runModel, grid),
-    traffic,
-    rates,
-    runModel,
-    targetSeconds,
-  );
+  return adviceFrom(evaluateGrid(traffic, rates, runModel, grid), traffic, rates, runModel, targetSeconds);
 }
 
 /** The cheapest setting for each of a few freshness targets, and the whole frontier. */
