@@ -83,8 +83,11 @@ const OPERATOR_CHARS = new Set([';', '&', '|', '(', ')', '<', '>', '\n']);
 const REDIRECTS = new Set(['<', '>', '>>', '<<<', '>&', '<&', '&>']);
 const RESERVED = new Set(['if', 'then', 'elif', 'else', 'fi', 'do', 'done', 'while', 'until', '!', '{', '}']);
 
-/** The index just past the `)` that closes the `(` before `start`, skipping quotes and nesting. */
-function closeParen(src: string, start: number): number {
+/**
+ * The index just past the `close` that ends a group opened before `start` (`(` … `)` or `${` … `}`),
+ * skipping quotes, escapes and nested `$(…)`.
+ */
+function closeGroup(src: string, start: number, open: '(' | '{', close: ')' | '}'): number {
   let depth = 1;
   let i = start;
   while (i < src.length) {
@@ -92,14 +95,18 @@ function closeParen(src: string, start: number): number {
     if (c === '\\') i += 2;
     else if (c === "'") i = closeSingle(src, i + 1);
     else if (c === '"') i = closeDouble(src, i + 1);
+    else if (src.startsWith('$(', i)) i = closeParen(src, i + 2);
     else {
-      if (c === '(') depth++;
-      else if (c === ')' && --depth === 0) return i + 1;
+      if (c === open) depth++;
+      else if (c === close && --depth === 0) return i + 1;
       i++;
     }
   }
-  throw new Error(`unclosed ( at ${start}`);
+  throw new Error(`unclosed ${open === '(' ? '(' : '${'} at ${start}`);
 }
+
+const closeParen = (src: string, start: number): number => closeGroup(src, start, '(', ')');
+const closeBrace = (src: string, start: number): number => closeGroup(src, start, '{', '}');
 
 /** The index just past the `'` that closes a single-quoted string starting at `start`. */
 function closeSingle(src: string, start: number): number {
@@ -118,25 +125,6 @@ function closeDouble(src: string, start: number): number {
     else i++;
   }
   throw new Error(`unclosed " at ${start}`);
-}
-
-/** The index just past the `}` that closes `${` before `start`. */
-function closeBrace(src: string, start: number): number {
-  let depth = 1;
-  let i = start;
-  while (i < src.length) {
-    const c = src[i];
-    if (c === '\\') i += 2;
-    else if (c === "'") i = closeSingle(src, i + 1);
-    else if (c === '"') i = closeDouble(src, i + 1);
-    else if (src.startsWith('$(', i)) i = closeParen(src, i + 2);
-    else {
-      if (c === '{') depth++;
-      else if (c === '}' && --depth === 0) return i + 1;
-      i++;
-    }
-  }
-  throw new Error(`unclosed \${ at ${start}`);
 }
 
 /** Identifiers of an arithmetic expression (each a variable read). */

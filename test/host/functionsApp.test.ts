@@ -2,14 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FileRef } from '../../lib/pipeline/pipelineDecision';
 import { useAzurite } from '../support/azurite';
-import { CaptureWriter, cdcChange } from '../support/pipelineFixtures';
+import { CaptureWriter, cdcChange, idleJobsApi } from '../support/pipelineFixtures';
 import { captureBytes } from '../lakehouse/lakehouseFixtures';
 import { captureStoreForConnection } from '../../lib/storage/captureStore';
 import { REPO_ROOT } from '../support/paths';
 import { FakeFunctionsCore, FunctionCallback, FunctionMetadata } from '../support/durableHistory';
 import { FakeDurableExtension } from '../support/durableExtension';
 import { HttpRequest, InvocationContext } from '@azure/functions';
-import { LocalJobsApi } from '../../lib/local/localJobsApi';
 import type { PipelineStatus } from '../../lib/operate/status';
 
 // The worker's core API, which @azure/functions hands each registration to (see durableHistory.ts).
@@ -76,16 +75,7 @@ describe('Functions app', () => {
 
   it('the backlog timer stores its report and the status function returns it with its age, history and cost', async () => {
     const extension = await FakeDurableExtension.start();
-    const jobs = await LocalJobsApi.start({
-      token: 'workspace-token',
-      job: {
-        jobId: 7,
-        name: 'orders-lakehouse',
-        parameters: { batch_id: '', manifest_path: '' },
-        maxConcurrentRuns: 1,
-      },
-      runner: { taskKeys: ['bronze'], run: async () => undefined },
-    });
+    const jobs = await idleJobsApi('workspace-token', 7);
     try {
       useSettings({
         DATABRICKS_HOST: jobs.url,

@@ -1,8 +1,13 @@
-import { LocalJobsApi } from '../../lib/local/localJobsApi';
 import { LocalPipeline } from '../../lib/local/localPipeline';
 import { blobCreatedEvent } from '../../lib/local/captureWatcher';
 import { useAzurite } from '../support/azurite';
-import { CaptureWriter, cdcChange, eventually, pipelineConfig } from '../support/pipelineFixtures';
+import {
+  CaptureWriter,
+  cdcChange,
+  eventually,
+  idleJobsApi,
+  pipelineConfig,
+} from '../support/pipelineFixtures';
 
 jest.setTimeout(120_000);
 
@@ -65,16 +70,7 @@ describe('the local pipeline under faults', () => {
   });
 
   it('pauses submissions on a refused token and says so in the backlog report (no run-now storm)', async () => {
-    const api = await LocalJobsApi.start({
-      token: 'the-workspace-token',
-      job: {
-        jobId: 1,
-        name: 'orders_lakehouse',
-        parameters: { batch_id: '', manifest_path: '' },
-        maxConcurrentRuns: 1,
-      },
-      runner: { taskKeys: ['bronze'], run: async () => undefined },
-    });
+    const api = await idleJobsApi('the-workspace-token');
     const pipeline = await LocalPipeline.open({
       config: pipelineConfig(azurite().connectionString, {
         DATABRICKS_HOST: api.url,

@@ -18,20 +18,10 @@ import {
   eventDrivenEstimate,
 } from '../../lib/operate/costModel';
 
+import { TEST_RATES } from '../support/costRates';
 const MB = 1024 * 1024;
 
-const RATES: CostRates = {
-  jobDbuPerHour: 4,
-  jobStartupSeconds: 30,
-  pricePerDbu: 0.5,
-  continuousDbuPerHour: 4,
-  continuousPricePerDbu: 0.5,
-  continuousTriggerSeconds: 10,
-  continuousLatencySeconds: 30,
-  runFixedSeconds: 60,
-  runSecondsPerMillionEvents: 0,
-  freshnessTargetSeconds: 900,
-};
+const RATES: CostRates = { ...TEST_RATES, runSecondsPerMillionEvents: 0 };
 const FIXED_RUN: RunDurationModel = { fixedSeconds: 60, secondsPerMillionEvents: 0, source: 'test' };
 const traffic = (eventsPerSecond: number): Traffic => ({
   eventsPerSecond,

@@ -8,18 +8,8 @@ import {
   runSamplesOf,
 } from '../../lib/operate/costModel';
 
-const RATES: CostRates = {
-  jobDbuPerHour: 4,
-  jobStartupSeconds: 30,
-  pricePerDbu: 0.5,
-  continuousDbuPerHour: 4,
-  continuousPricePerDbu: 0.5,
-  continuousTriggerSeconds: 10,
-  continuousLatencySeconds: 30,
-  runFixedSeconds: 60,
-  runSecondsPerMillionEvents: 30,
-  freshnessTargetSeconds: 900,
-};
+import { TEST_RATES } from '../support/costRates';
+const RATES: CostRates = TEST_RATES;
 const RUN = { fixedSeconds: 60, secondsPerMillionEvents: 30, source: 'test' };
 const MB = 1024 * 1024;
 const workload = (eventsPerSecond: number, overrides: Partial<Workload> = {}): Workload => ({

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { CapturePathFormat } from '../../lib/capture/capturePath';
 import { AppConfig, loadConfig } from '../../lib/config';
 import { LedgerFile } from '../../lib/ledger/ledger';
+import { LocalJobsApi } from '../../lib/local/localJobsApi';
 import { CaptureStore } from '../../lib/storage/captureStore';
 import { Body, captureBytes, line } from '../lakehouse/lakehouseFixtures';
 import { CLI } from './paths';
@@ -159,4 +160,18 @@ export class PipelineProcess {
     this.child.kill(signal);
     return this.exited;
   }
+}
+
+/** A local Jobs API whose runs do nothing: for tests of what calls it, not of the job. */
+export function idleJobsApi(token: string, jobId = 1): Promise<LocalJobsApi> {
+  return LocalJobsApi.start({
+    token,
+    job: {
+      jobId,
+      name: 'orders_lakehouse',
+      parameters: { batch_id: '', manifest_path: '' },
+      maxConcurrentRuns: 1,
+    },
+    runner: { taskKeys: ['bronze'], run: async () => undefined },
+  });
 }
