@@ -52,6 +52,9 @@ param batchWaitSeconds int = 300
 param keyVaultName string = ''
 param databricksPatSecretName string = 'databricks-pat'
 
+@description('Event Hubs Capture on (the default). azd\'s first provision deploys it off and postprovision turns it on, with retries: Capture is refused until the namespace\'s new role on the container applies.')
+param captureEnabled bool = true
+
 @description('Create the Event Grid subscription: only after the app is published (it needs the webhook key).')
 param createEventGridSubscription bool = false
 
@@ -122,6 +125,7 @@ module eventHubs 'modules/eventHubs.bicep' = {
     captureSizeLimitBytes: captureSizeLimitBytes
     captureAccountName: storage.outputs.captureAccountName
     captureContainerName: captureContainerName
+    captureEnabled: captureEnabled
     tags: tags
   }
 }

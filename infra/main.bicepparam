@@ -18,6 +18,7 @@ param databricksSqlHttpPath = readEnvironmentVariable('DATABRICKS_SQL_HTTP_PATH'
 param databricksCatalog = 'main'
 param databricksSchema = 'orders'
 // Second stage, after the app is published (it needs the blobs_extension key).
+param captureEnabled = bool(readEnvironmentVariable('CAPTURE_ENABLED', 'true'))
 param createEventGridSubscription = bool(readEnvironmentVariable('CREATE_EVENT_GRID_SUBSCRIPTION', 'false'))
 param alertEmail = readEnvironmentVariable('ALERT_EMAIL', '')
 // PAT fallback only; the vault must use Azure RBAC (enableRbacAuthorization: true).

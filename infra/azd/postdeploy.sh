@@ -26,7 +26,7 @@ blobs_key_ready() {
 }
 retry 8 15 blobs_key_ready
 # Only this deployment: later `azd provision` runs leave the subscription in place (incremental mode).
-export CREATE_EVENT_GRID_SUBSCRIPTION=true
+export CREATE_EVENT_GRID_SUBSCRIPTION=true CAPTURE_ENABLED=true
 retry 6 30 az deployment group create -g "$group" --subscription "$subscription" -n "${AZURE_ENV_NAME}-event-grid" \
   -f infra/main.bicep -p infra/main.bicepparam -o none
 

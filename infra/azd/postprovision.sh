@@ -46,6 +46,15 @@ ensure_location() {
   remember "external-locations:$1"
 }
 
+# Capture, deployed off by the first provision (preprovision says why), on now that its role had time.
+if [[ ${CAPTURE_ENABLED:-true} != true ]]; then
+  export CAPTURE_ENABLED=true
+  retry 6 30 az deployment group create -g "$AZURE_RESOURCE_GROUP" --subscription "$AZURE_SUBSCRIPTION_ID" \
+    -n "${AZURE_ENV_NAME}-capture" -f infra/main.bicep -p infra/main.bicepparam -o none
+  azd env set CAPTURE_ENABLED true
+  printf 'postprovision: Event Hubs Capture is on\n'
+fi
+
 retry 5 15 ensure_credential
 retry 7 20 ensure_location "${prefix}_capture" "$captureUrl"
 retry 7 20 ensure_location "${prefix}_manifests" "$manifestUrl"

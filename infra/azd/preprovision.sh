@@ -105,3 +105,14 @@ job_id=$(databricks bundle summary -t prod --var "catalog=$catalog" --var "schem
 [[ $job_id =~ ^[0-9]+$ ]] || fail "databricks bundle summary gave no id for orders_lakehouse (got \"$job_id\")"
 azd env set DATABRICKS_JOB_ID "$job_id"
 printf 'preprovision: job orders_lakehouse is %s; DATABRICKS_JOB_ID set for the Bicep\n' "$job_id"
+
+# The first provision creates the namespace's role on the capture container and Capture together,
+# and Capture is refused until the role applies: that provision deploys Capture off and postprovision
+# turns it on with retries. Later provisions (the namespace exists: its output is here) keep it on.
+if [[ -z ${CAPTURE_ENABLED:-} ]]; then
+  if [[ -z ${eventHubNamespace:-} ]]; then
+    azd env set CAPTURE_ENABLED false
+  else
+    azd env set CAPTURE_ENABLED true
+  fi
+fi

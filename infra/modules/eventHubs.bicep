@@ -19,6 +19,8 @@ param captureWindowSeconds int
 param captureSizeLimitBytes int
 param captureAccountName string
 param captureContainerName string
+@description('Capture on. Off only for a first deployment, whose role for Capture may not apply yet (azd hooks).')
+param captureEnabled bool = true
 param tags object
 
 import { roles, roleId } from 'roles.bicep'
@@ -62,7 +64,7 @@ resource hub 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = {
     partitionCount: partitions
     messageRetentionInDays: 1
     captureDescription: {
-      enabled: true
+      enabled: captureEnabled
       encoding: 'Avro'
       intervalInSeconds: captureWindowSeconds
       sizeLimitInBytes: captureSizeLimitBytes

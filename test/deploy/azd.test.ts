@@ -544,13 +544,29 @@ describe('azd hooks (infra/azd)', () => {
     },
   );
 
-  it('hands the Bicep what it reads: the job id (preprovision) and the second stage switch (postdeploy)', () => {
+  it('hands the Bicep what it reads: the job id (preprovision), Capture on (postprovision), the second stage switch (postdeploy)', () => {
     expect(paramEnvironment).toEqual(
-      expect.arrayContaining(['DATABRICKS_JOB_ID', 'CREATE_EVENT_GRID_SUBSCRIPTION']),
+      expect.arrayContaining(['DATABRICKS_JOB_ID', 'CREATE_EVENT_GRID_SUBSCRIPTION', 'CAPTURE_ENABLED']),
     );
-    expect(hookState).toContain('DATABRICKS_JOB_ID');
+    expect(hookState).toEqual(expect.arrayContaining(['DATABRICKS_JOB_ID', 'CAPTURE_ENABLED']));
+    // Capture, off in the first provision, is turned on by a retried deployment and kept on after.
+    const postprovision = analyses.get(path.join(AZD_DIR, 'postprovision.sh'))!;
+    expect(postprovision.commands).toContainEqual(['export', 'CAPTURE_ENABLED=true']);
+    expect(
+      postprovision.commands.some(
+        (c) =>
+          c[0] === 'retry' &&
+          c[3] === 'az' &&
+          c.includes('deployment') &&
+          c.includes('infra/main.bicepparam'),
+      ),
+    ).toBe(true);
     const postdeploy = analyses.get(path.join(AZD_DIR, 'postdeploy.sh'))!;
-    expect(postdeploy.commands).toContainEqual(['export', 'CREATE_EVENT_GRID_SUBSCRIPTION=true']);
+    expect(postdeploy.commands).toContainEqual([
+      'export',
+      'CREATE_EVENT_GRID_SUBSCRIPTION=true',
+      'CAPTURE_ENABLED=true',
+    ]);
     expect(postdeploy.commands.some((c) => c[0] === 'az' && c.includes('infra/main.bicepparam'))).toBe(true);
     expect(
       postdeploy.commands.some((c) => c[0] === 'npx' && c[1] === 'orders-pipeline' && c[2] === 'smoke'),
