@@ -116,42 +116,59 @@ export class TableReportStore implements ReportStore {
 
   constructor(private readonly table: TableClient) {}
 
+  /**
+   * Keeps the report with the day's points before it. Read, then write on the row's ETag: a writer
+   * that came in between (a second timer, a manual run) makes this one read again, so no point is
+   * lost. A row that cannot be read is replaced: it would otherwise fail every later run.
+   */
   async write(report: BacklogReport): Promise<void> {
-    let previous: StoredReport | null = null;
-    try {
-      previous = await this.read();
-    } catch (error) {
-      // An unreadable row would fail every later run of the timer: the new report replaces it.
-      if (!(error instanceof UnreadableReportError)) throw error;
+    for (let attempt = 1; ; attempt++) {
+      const row = await this.row();
+      let previous: StoredReport | null = null;
+      if (row) {
+        try {
+          previous = this.parse(row);
+        } catch (error) {
+          if (!(error instanceof UnreadableReportError)) throw error;
+        }
+      }
+      const entity = {
+        partitionKey: 'backlog',
+        rowKey: 'report',
+        ...chunkedJson(nextStoredReport(previous, report)),
+      };
+      try {
+        // Replace, not merge: a shorter report must not keep the tail chunks of a longer one.
+        if (row) await this.table.updateEntity(entity, 'Replace', { etag: String(row.etag) });
+        else await this.table.createEntity(entity);
+        return;
+      } catch (error) {
+        const raced = error instanceof RestError && (error.statusCode === 412 || error.statusCode === 409);
+        if (!raced || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+      }
     }
-    const stored = nextStoredReport(previous, report);
-    let json = JSON.stringify(stored);
-    // The report's texts are bounded; what is left to give is the oldest points.
-    while (json.length > MAX_CHUNKS * CHUNK_CHARS && stored.history.length > 1) {
-      stored.history.splice(0, Math.ceil(stored.history.length / 4));
-      json = JSON.stringify(stored);
-    }
-    const chunks = Object.fromEntries(chunksOf(json, CHUNK_CHARS).map((chunk, i) => [`json${i}`, chunk]));
-    // Replace, not merge: a shorter report must not keep the tail chunks of a longer one.
-    await this.table.upsertEntity(
-      { partitionKey: 'backlog', rowKey: 'report', chunks: Object.keys(chunks).length, ...chunks },
-      'Replace',
-    );
   }
 
   async read(): Promise<StoredReport | null> {
+    const row = await this.row();
+    return row ? this.parse(row) : null;
+  }
+
+  private async row(): Promise<Record<string, unknown> | null> {
     // A failed create is tried again on the next read, not cached.
     await (this.ready ??= this.table.createTable().catch((error: unknown) => {
       this.ready = undefined;
       throw error;
     }));
-    let row: Record<string, unknown>;
     try {
-      row = await this.table.getEntity<Record<string, unknown>>('backlog', 'report');
+      return await this.table.getEntity<Record<string, unknown>>('backlog', 'report');
     } catch (error) {
       if (error instanceof RestError && error.statusCode === 404) return null;
       throw error;
     }
+  }
+
+  private parse(row: Record<string, unknown>): StoredReport {
     const count = typeof row.chunks === 'number' ? row.chunks : 0;
     let json = '';
     for (let i = 0; i < count; i++) json += String(row[`json${i}`] ?? '');
@@ -164,6 +181,21 @@ export class TableReportStore implements ReportStore {
     if (!isStoredReport(parsed)) throw new UnreadableReportError(this.table.tableName, 'not a stored report');
     return parsed;
   }
+}
+
+/** Writers racing for the row: each loss costs a read and a write, and the timer runs every few minutes. */
+const MAX_WRITE_ATTEMPTS = 5;
+
+/** The stored report as entity properties: JSON in chunks, the oldest points given up until it fits. */
+function chunkedJson(stored: StoredReport): Record<string, string | number> {
+  let json = JSON.stringify(stored);
+  // The report's texts are bounded; what is left to give is the oldest points.
+  while (json.length > MAX_CHUNKS * CHUNK_CHARS && stored.history.length > 1) {
+    stored.history.splice(0, Math.ceil(stored.history.length / 4));
+    json = JSON.stringify(stored);
+  }
+  const chunks = chunksOf(json, CHUNK_CHARS);
+  return { chunks: chunks.length, ...Object.fromEntries(chunks.map((chunk, i) => [`json${i}`, chunk])) };
 }
 
 /** The status API's view of a stored report: the report, how old it is, and the day's points. */

@@ -104,6 +104,20 @@ describe('the stored backlog report', () => {
       expect(row.chunks).toBeGreaterThan(1);
     }, 120_000);
 
+    it('two writers at once lose no point: the one that read an older row reads again', async () => {
+      const [one, two] = [
+        new TableReportStore(table('reportsRace')),
+        new TableReportStore(table('reportsRace')),
+      ];
+      for (let i = 0; i < 8; i++)
+        await Promise.all([
+          one.write(report(T + i * 2 * MINUTE, i)),
+          two.write(report(T + (i * 2 + 1) * MINUTE, i)),
+        ]);
+      const points = (await one.read())!.history.map((p) => Date.parse(p.at));
+      expect(points).toEqual(Array.from({ length: 16 }, (_, i) => T + i * MINUTE));
+    });
+
     it('a shorter report does not keep the tail of a longer one', async () => {
       const store = new TableReportStore(table('reportsShorter'));
       const lost = Array.from({ length: 100 }, (_, i) => `${'x'.repeat(500)}${i}`);
