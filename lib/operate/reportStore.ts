@@ -31,8 +31,11 @@ const MAX_POINTS = 1440;
 const MAX_RETRIGGERED = 100;
 /** Table Storage strings are at most 64 KiB of UTF-16: 32K characters, less a margin. */
 const CHUNK_CHARS = 30_000;
-/** An entity holds at most 1 MiB and 255 properties: 20 chunks of 30K characters stay under both. */
-const MAX_CHUNKS = 20;
+/**
+ * An entity holds at most 1 MiB (strings count two bytes a character) and 255 properties: 15 chunks
+ * of 30K characters are 900,000 bytes.
+ */
+const MAX_CHUNKS = 15;
 /** Error and alert texts kept in the stored report (a Spark error can run to 32K characters). */
 const MAX_TEXT = 2_000;
 
