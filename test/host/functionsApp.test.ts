@@ -5,6 +5,7 @@ import { useAzurite } from '../support/azurite';
 import { CaptureWriter, cdcChange, idleJobsApi } from '../support/pipelineFixtures';
 import { captureBytes } from '../lakehouse/lakehouseFixtures';
 import { captureStoreForConnection } from '../../lib/storage/captureStore';
+import { storageTableClient } from '../../lib/ledger/ledger';
 import { REPO_ROOT } from '../support/paths';
 import { FakeFunctionsCore, FunctionCallback, FunctionMetadata } from '../support/durableHistory';
 import { FakeDurableExtension } from '../support/durableExtension';
@@ -137,6 +138,21 @@ describe('Functions app', () => {
       const second = await status();
       expect(second.backlog!.watchdog).toEqual({ status: 'Running', started: false });
       expect(second.backlogHistory.map((p) => p.files)).toEqual([1, 1]);
+
+      // A row no version can read: the status still answers and says why; the next run replaces it.
+      const state = storageTableClient(
+        { connectionString: azurite().connectionString },
+        `${process.env.LEDGER_TABLE}State`,
+      );
+      await state.upsertEntity(
+        { partitionKey: 'backlog', rowKey: 'report', chunks: 1, json0: '{' },
+        'Replace',
+      );
+      const unreadable = await status();
+      expect(unreadable).toMatchObject({ backlog: null, backlogAgeSeconds: null, backlogHistory: [] });
+      expect(unreadable.backlogError).toMatch(/backlog report in table \w+State is not valid JSON/);
+      await invoke('backlogTimer', { isPastDue: false });
+      expect((await status()).backlogHistory).toHaveLength(1);
     } finally {
       await Promise.all([extension.close(), jobs.close()]);
     }
