@@ -8,7 +8,7 @@ import { LedgerFile, TableLedger } from '../../lib/ledger/ledger';
 import { SeededRandom } from '../../lib/orders/random';
 import { captureStoreForConnection } from '../../lib/storage/captureStore';
 import { useAzurite } from '../support/azurite';
-import { Body, captureBytes, change, line } from '../lakehouse/lakehouseFixtures';
+import { Body, RUN_COLUMNS, captureBytes, change, line } from '../lakehouse/lakehouseFixtures';
 import {
   CaptureWriter,
   PipelineProcess,
@@ -125,17 +125,6 @@ describe('local pipeline SIGKILLed at random moments and restarted each time', (
     }
   }, 180_000);
 });
-
-/** Columns that say when or in which batch a row was written: they differ between the runs. */
-const RUN_COLUMNS = new Set([
-  'batch_id',
-  'ingested_at',
-  'added_at',
-  'quarantined_at',
-  'measured_at',
-  '_updated_at',
-  'loaded_at',
-]);
 
 const TABLES = [
   'bronze_order_events',

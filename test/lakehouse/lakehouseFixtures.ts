@@ -10,6 +10,25 @@ import { DirectoryCaptureStore } from '../../lib/storage/captureStore';
 
 export type Body = CdcEvent | string | Buffer | null;
 
+/**
+ * Columns that say when a row was written and by which batch, not what it holds: two runs of the
+ * same files (split, restarted, faulted) differ only there.
+ */
+export const RUN_COLUMNS: ReadonlySet<string> = new Set([
+  'batch_id',
+  'ingested_at',
+  'added_at',
+  'quarantined_at',
+  'measured_at',
+  '_updated_at',
+  'loaded_at',
+]);
+
+/** A row without its run columns. */
+export function withoutRunColumns(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).filter(([column]) => !RUN_COLUMNS.has(column)));
+}
+
 /** Writes Capture files into a temporary folder, named like Capture's, one per call. */
 export class CaptureFolder {
   readonly store = new DirectoryCaptureStore(fs.mkdtempSync(path.join(os.tmpdir(), 'lakehouse-')));

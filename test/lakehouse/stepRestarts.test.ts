@@ -1,6 +1,6 @@
 import { BatchFile, LocalLakehouse } from '../../lib/lakehouse/localLakehouse';
 import { readSqlFile, toDuckDbSql } from '../../lib/lakehouse/sqlText';
-import { CaptureFolder, change, line, table } from './lakehouseFixtures';
+import { CaptureFolder, change, line, table, withoutRunColumns } from './lakehouseFixtures';
 
 /**
  * On Delta every statement of a task commits on its own, and a task can fail after any of them; the
@@ -18,15 +18,11 @@ const TABLES = [
   'gold_daily_sales',
   'gold_customer_sales',
 ];
-/** Columns that say when, not what, and which batch did it (different when a batch is split). */
-const VOLATILE = ['ingested_at', 'added_at', 'quarantined_at', 'measured_at', '_updated_at', 'batch_id'];
 
 async function snapshot(lakehouse: LocalLakehouse): Promise<Record<string, unknown[]>> {
   const result: Record<string, unknown[]> = {};
   for (const name of TABLES) {
-    const rows = (await table(lakehouse, name)).map((row) =>
-      Object.fromEntries(Object.entries(row).filter(([column]) => !VOLATILE.includes(column))),
-    );
+    const rows = (await table(lakehouse, name)).map(withoutRunColumns);
     // Each run writes its files into a folder of its own: compare paths below it.
     result[name] = rows.map((row) => JSON.stringify(row).replace(/[^"]*lakehouse-[^/"]+\//g, '')).sort();
   }

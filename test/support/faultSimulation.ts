@@ -75,7 +75,7 @@ import {
   locateStoredFile,
   readStoredFile,
 } from '../../lib/storage/captureStore';
-import { Body, captureBytes, change, line } from '../lakehouse/lakehouseFixtures';
+import { Body, captureBytes, change, line, withoutRunColumns } from '../lakehouse/lakehouseFixtures';
 
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness
@@ -1480,22 +1480,12 @@ const SNAPSHOT_TABLES: Record<string, string> = {
   gold_daily_sales: 'SELECT * FROM gold_daily_sales',
   gold_customer_sales: 'SELECT * FROM gold_customer_sales',
 };
-/** Columns that say when, not what, and which batch did it (batches differ under faults). */
-const VOLATILE = [
-  'ingested_at',
-  'added_at',
-  'quarantined_at',
-  'measured_at',
-  '_updated_at',
-  'loaded_at',
-  'batch_id',
-];
 
 async function snapshot(lakehouse: LocalLakehouse, dataDir: string): Promise<Record<string, string[]>> {
   const result: Record<string, string[]> = {};
   for (const [name, sql] of Object.entries(SNAPSHOT_TABLES)) {
     result[name] = (await lakehouse.rows(sql))
-      .map((row) => Object.fromEntries(Object.entries(row).filter(([column]) => !VOLATILE.includes(column))))
+      .map(withoutRunColumns)
       .map((row) => JSON.stringify(row).split(dataDir).join('<data>'))
       .sort();
   }
