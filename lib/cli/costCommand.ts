@@ -1,6 +1,7 @@
 import { AppConfig } from '../config';
 import { LedgerFile, TableLedger, hourOf } from '../ledger/ledger';
 import {
+  DEFAULT_BYTES_PER_EVENT,
   CostRates,
   ModeEstimate,
   RunDurationModel,
@@ -42,7 +43,7 @@ A target no setting reaches is reported with the best freshness possible, and th
   --capture-size MB          consider only this Capture size limit (10-500 MB)
   --batch-wait S             consider only this BATCH_WAIT_SECONDS
   --partitions N             event hub partitions (default EVENTHUB_PARTITIONS)
-  --bytes-per-event B        average event size (default 350)
+  --bytes-per-event B        average event size (default ${DEFAULT_BYTES_PER_EVENT})
   --from-ledger              fit run durations to the ledger's runs of the last 24 hours
                              (AzureWebJobsStorage must be reachable); else the default model
                              (COST_RUN_FIXED_SECONDS + COST_RUN_SECONDS_PER_MILLION_EVENTS)
@@ -97,7 +98,7 @@ export async function costCommand(args: string[], config: AppConfig): Promise<vo
   const traffic: Traffic = {
     eventsPerSecond: numberOption(values['events-per-second'], 'events-per-second', 0),
     partitions: integerOption(values.partitions, 'partitions', config.EVENTHUB_PARTITIONS, 1),
-    bytesPerEvent: numberOption(values['bytes-per-event'], 'bytes-per-event', 350, 1),
+    bytesPerEvent: numberOption(values['bytes-per-event'], 'bytes-per-event', DEFAULT_BYTES_PER_EVENT, 1),
     batchMaxFiles: config.BATCH_MAX_FILES,
     batchMaxBytes: config.BATCH_MAX_BYTES,
   };

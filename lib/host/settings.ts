@@ -2,7 +2,7 @@ import type { AppConfig } from '../config';
 import type { DatabricksAuth } from '../databricks/jobsClient';
 import type { CaptureSettings } from '../capture/captureSettings';
 import type { BacklogSettings } from '../operate/backlog';
-import type { CostRates, Workload } from '../operate/costModel';
+import { type CostRates, DEFAULT_BYTES_PER_EVENT, type Workload } from '../operate/costModel';
 import type { WarehouseSettings } from '../operate/goldReport';
 import type { PipelineSettings } from '../pipeline/pipelineDecision';
 
@@ -89,7 +89,7 @@ export function statusCost(config: AppConfig): {
       batchWaitSeconds: config.BATCH_WAIT_SECONDS,
       batchMaxFiles: config.BATCH_MAX_FILES,
       batchMaxBytes: config.BATCH_MAX_BYTES,
-      bytesPerEvent: 350,
+      bytesPerEvent: DEFAULT_BYTES_PER_EVENT,
     },
   };
 }

@@ -49,6 +49,9 @@ export interface EventDrivenSetting {
   batchWaitSeconds: number;
 }
 
+/** An order line's CDC event with Capture's per-record overhead, bytes (the cost model's default). */
+export const DEFAULT_BYTES_PER_EVENT = 350;
+
 export interface Workload extends EventDrivenSetting {
   eventsPerSecond: number;
   partitions: number;
